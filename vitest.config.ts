@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+// Tests start real processes (simulator, workers, the Temporal dev server) on a 2-core machine:
+// generous timeouts, and files run one at a time so timing measurements are not skewed by a
+// neighbouring test file's load.
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    fileParallelism: false,
+    pool: 'forks',
+  },
+});
