@@ -1,0 +1,171 @@
+// Pure parsing rules of the conversational trace CSV (REFERENCE.md section 2), kept apart from the
+// file streaming so each rule is table-testable: timestamps, lengths, header, and the assembly of
+// rows into replay order (sorted by time, limited to num_prompts, turns numbered per conversation).
+import { UserError } from '../domain/errors.ts';
+
+export const TIMESTAMP_COLUMN = '@timestamp';
+export const CONVERSATION_COLUMN = 'ConversationId';
+export const QUERY_COLUMN = 'CustomerQueryLength';
+export const REPLY_COLUMN = 'GenerativeModelResponseLength';
+export const MODEL_COLUMN = 'ModelName';
+export const REQUIRED_COLUMNS = [TIMESTAMP_COLUMN, CONVERSATION_COLUMN, QUERY_COLUMN, REPLY_COLUMN] as const;
+/** What the old loader used when a row has no reply length. */
+export const DEFAULT_REPLY_TOKENS = 128;
+
+/** One turn of a conversation, in replay order. */
+export interface TraceTurn {
+  /** Position in replay order, 0-based. */
+  index: number;
+  /** Milliseconds after the earliest kept timestamp, at full precision. */
+  offsetMs: number;
+  conversationId: string;
+  /** 1-based, in time order within its conversation. */
+  turn: number;
+  /** Tokens of this turn's new user message only. */
+  queryTokens: number;
+  /** Tokens of the model's reply. */
+  replyTokens: number;
+  modelName: string | null;
+  /** Line of the CSV file the row came from, for messages. */
+  line: number;
+}
+
+/** A row that passed validation, before sorting. */
+export interface TraceRow {
+  timestampMs: number;
+  conversationId: string;
+  queryTokens: number;
+  replyTokens: number;
+  modelName: string | null;
+  line: number;
+}
+
+export interface RowCounts {
+  rowsRead: number;
+  droppedNonPositiveQuery: number;
+  defaultedReplyLength: number;
+  raisedReplyLength: number;
+}
+
+const TIMESTAMP_PATTERN =
+  /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/;
+const NUMBER_PATTERN = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+
+/**
+ * Milliseconds since the epoch, sub-millisecond digits kept. Accepts `2025-05-29 05:00:07.053`
+ * (and the ISO `T`, a `Z` or `+hh:mm` offset; no offset means UTC) or a plain number of seconds.
+ * Returns null when the text is not a valid time.
+ */
+export function parseTimestamp(text: string): number | null {
+  const value = text.trim();
+  if (NUMBER_PATTERN.test(value)) return Number(value) * 1000;
+  const m = TIMESTAMP_PATTERN.exec(value);
+  if (!m) return null;
+  const [, y, mo, d, h, mi, s, fraction, zone] = m;
+  const year = Number(y);
+  const month = Number(mo);
+  const day = Number(d);
+  const base = Date.UTC(year, month - 1, day, Number(h), Number(mi), Number(s));
+  const check = new Date(base);
+  if (
+    check.getUTCFullYear() !== year || check.getUTCMonth() !== month - 1 || check.getUTCDate() !== day ||
+    Number(h) > 23 || Number(mi) > 59 || Number(s) > 59
+  ) {
+    return null;
+  }
+  const fractionMs = fraction ? Number(`0.${fraction}`) * 1000 : 0;
+  return base + fractionMs - zoneOffsetMs(zone);
+}
+
+function zoneOffsetMs(zone: string | undefined): number {
+  if (!zone || zone === 'Z') return 0;
+  const sign = zone.startsWith('-') ? -1 : 1;
+  const digits = zone.slice(1).replace(':', '');
+  const hours = Number(digits.slice(0, 2));
+  const minutes = digits.length > 2 ? Number(digits.slice(2, 4)) : 0;
+  return sign * (hours * 60 + minutes) * 60_000;
+}
+
+/** A token count written as an integer or a float (`27.0`); null when empty or NaN. */
+export function parseLength(text: string | undefined): number | null | 'invalid' {
+  const value = (text ?? '').trim();
+  if (value === '' || value.toLowerCase() === 'nan') return null;
+  if (!NUMBER_PATTERN.test(value)) return 'invalid';
+  return Math.round(Number(value));
+}
+
+/** Throws a UserError naming every required column the header lacks. */
+export function checkHeader(columns: readonly string[], path: string): void {
+  const missing = REQUIRED_COLUMNS.filter((c) => !columns.includes(c));
+  if (missing.length > 0) {
+    throw new UserError(
+      `trace ${path}: missing column${missing.length > 1 ? 's' : ''} ${missing.map((c) => `'${c}'`).join(', ')} ` +
+        `(header has: ${columns.map((c) => `'${c}'`).join(', ')}; expected ${REQUIRED_COLUMNS.join(',')}[,${MODEL_COLUMN}])`,
+    );
+  }
+}
+
+/**
+ * Validates one CSV record (columns by name) and updates the counts. Returns the row, or null
+ * when the old loader's rules drop it (query length <= 0). Throws a UserError with the line on
+ * values that cannot be read.
+ */
+export function parseRow(record: Record<string, string | undefined>, line: number, path: string, counts: RowCounts): TraceRow | null {
+  counts.rowsRead++;
+  const where = `trace ${path} line ${line}`;
+  const timestampText = record[TIMESTAMP_COLUMN] ?? '';
+  const timestampMs = parseTimestamp(timestampText);
+  if (timestampMs === null) {
+    throw new UserError(`${where}: bad ${TIMESTAMP_COLUMN} '${truncate(timestampText)}' (expected e.g. 2025-05-29 05:00:07.053)`);
+  }
+  const conversationId = (record[CONVERSATION_COLUMN] ?? '').trim();
+  if (conversationId === '') throw new UserError(`${where}: empty ${CONVERSATION_COLUMN}`);
+  const query = parseLength(record[QUERY_COLUMN]);
+  if (query === null || query === 'invalid') {
+    throw new UserError(`${where}: bad ${QUERY_COLUMN} '${truncate(record[QUERY_COLUMN] ?? '')}' (expected a number of tokens)`);
+  }
+  if (query <= 0) {
+    counts.droppedNonPositiveQuery++;
+    return null;
+  }
+  let reply = parseLength(record[REPLY_COLUMN]);
+  if (reply === 'invalid') {
+    throw new UserError(`${where}: bad ${REPLY_COLUMN} '${truncate(record[REPLY_COLUMN] ?? '')}' (expected a number of tokens)`);
+  }
+  if (reply === null) {
+    counts.defaultedReplyLength++;
+    reply = DEFAULT_REPLY_TOKENS;
+  } else if (reply < 1) {
+    // A server cannot be asked for zero tokens; one is the closest honest request.
+    counts.raisedReplyLength++;
+    reply = 1;
+  }
+  const model = (record[MODEL_COLUMN] ?? '').trim();
+  return { timestampMs, conversationId, queryTokens: query, replyTokens: reply, modelName: model === '' ? null : model, line };
+}
+
+/** Sorts rows by time (file order breaks ties), keeps the first `limit`, numbers turns. */
+export function assembleTurns(rows: TraceRow[], limit: number | null): TraceTurn[] {
+  rows.sort((a, b) => a.timestampMs - b.timestampMs || a.line - b.line);
+  const kept = limit === null ? rows : rows.slice(0, limit);
+  const first = kept[0]?.timestampMs ?? 0;
+  const turnsSoFar = new Map<string, number>();
+  return kept.map((row, index) => {
+    const turn = (turnsSoFar.get(row.conversationId) ?? 0) + 1;
+    turnsSoFar.set(row.conversationId, turn);
+    return {
+      index,
+      offsetMs: row.timestampMs - first,
+      conversationId: row.conversationId,
+      turn,
+      queryTokens: row.queryTokens,
+      replyTokens: row.replyTokens,
+      modelName: row.modelName,
+      line: row.line,
+    };
+  });
+}
+
+function truncate(text: string): string {
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+}
