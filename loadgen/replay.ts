@@ -1,0 +1,340 @@
+// The replay engine. Every turn has an absolute due time on the monotonic clock: its scheduled
+// time, or the end of the previous turn of its conversation if that is later (event-driven: the
+// completion itself sends the next turn). Due turns wait in a heap; a coarse setTimeout wakes the
+// loop shortly before the earliest deadline and a setImmediate loop (which keeps serving I/O)
+// covers the last stretch, so sends are sub-millisecond accurate without spinning a core at low
+// rates. Request bodies are built before the deadline, not at it.
+import { performance } from 'node:perf_hooks';
+import { DeadlineHeap } from './deadline-heap.ts';
+import { streamChat, type ChatOutcome, type ChatTarget, type InFlight } from './http-chat.ts';
+import type { PromptBuilder } from './prompt.ts';
+import type { TraceTurn } from './trace-parse.ts';
+import type { RequestRecord } from './result-schema.ts';
+
+/** The last stretch before a deadline is covered by setImmediate; timers are this late at worst. */
+export const SPIN_WINDOW_MS = 2;
+
+export interface ReplayOptions {
+  target: ChatTarget;
+  model: string;
+  turns: readonly TraceTurn[];
+  /** Per turn (by index), ms after the run start; non-decreasing. */
+  scheduledMs: Float64Array;
+  prompts: PromptBuilder;
+  mockDecoding: boolean;
+  /** Counted from the first send; null: no limit. */
+  timeLimitMs: number | null;
+  /** How long requests in flight at the time limit may still finish. */
+  graceMs: number;
+}
+
+export interface ReplayCounters {
+  elapsedS: number;
+  scheduled: number;
+  sent: number;
+  completed: number;
+  failed: number;
+  total: number;
+}
+
+export interface ReplayOutcome {
+  records: RequestRecord[];
+  /** performance.now() of the run start (due times are relative to it). */
+  startAt: number;
+  firstSendAt: number | null;
+  lastSendAt: number | null;
+  endAt: number;
+  timeLimitReached: boolean;
+  maxConcurrent: number;
+}
+
+interface Message {
+  role: 'user' | 'assistant';
+  content: string;
+}
+
+interface Conversation {
+  turns: number[];
+  next: number;
+  messages: Message[];
+  /** Tokens aimed for in the messages so far (user targets + replies received). */
+  contentTokens: number;
+}
+
+interface Prepared {
+  body: string;
+  message: Message;
+  queryTokens: number;
+  expectedPromptTokens: number;
+}
+
+export class Replay {
+  private readonly records: RequestRecord[];
+  private readonly conversations = new Map<string, Conversation>();
+  private readonly conversationOf: Conversation[];
+  private readonly prepared = new Map<number, Prepared>();
+  private readonly heap = new DeadlineHeap();
+  private readonly inFlight = new Map<number, InFlight>();
+  private startAt = 0;
+  private firstSendAt: number | null = null;
+  private lastSendAt: number | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private timerDeadline = Number.POSITIVE_INFINITY;
+  private immediate: NodeJS.Immediate | null = null;
+  private limitTimer: NodeJS.Timeout | null = null;
+  private graceTimer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private timeLimitReached = false;
+  private sent = 0;
+  private completed = 0;
+  private failed = 0;
+  private maxConcurrent = 0;
+  private resolveDone: (() => void) | null = null;
+
+  constructor(private readonly options: ReplayOptions) {
+    const { turns, scheduledMs } = options;
+    this.records = turns.map((turn) => ({
+      index: turn.index,
+      conversation: turn.conversationId,
+      turn: turn.turn,
+      status: 'not_started',
+      scheduled_ms: scheduledMs[turn.index]!,
+      due_ms: null,
+      sent_ms: null,
+      send_error_ms: null,
+      ttft_ms: null,
+      itl_ms: [],
+      e2el_ms: null,
+      prompt_tokens: null,
+      expected_prompt_tokens: null,
+      cached_tokens: null,
+      output_tokens: null,
+      requested_output_tokens: options.mockDecoding ? 1 : turn.replyTokens,
+      http_status: null,
+      error: null,
+    }));
+    this.conversationOf = new Array<Conversation>(turns.length);
+    for (const turn of turns) {
+      let conversation = this.conversations.get(turn.conversationId);
+      if (!conversation) {
+        conversation = { turns: [], next: 0, messages: [], contentTokens: 0 };
+        this.conversations.set(turn.conversationId, conversation);
+      }
+      conversation.turns.push(turn.index);
+      this.conversationOf[turn.index] = conversation;
+    }
+  }
+
+  /** Runs the whole replay; resolves when every turn is finished, failed, aborted or not started. */
+  run(): Promise<ReplayOutcome> {
+    // A short lead so the first deadline is not already in the past when the loop starts.
+    this.startAt = performance.now() + 5;
+    for (const conversation of this.conversations.values()) {
+      const first = conversation.turns[0]!;
+      this.enqueue(first, this.options.scheduledMs[first]!);
+    }
+    const done = new Promise<void>((resolve) => {
+      this.resolveDone = resolve;
+    });
+    if (this.options.turns.length === 0) this.resolveDone?.();
+    return done.then(() => this.outcome());
+  }
+
+  /** performance.now() of the run start, once run() was called. */
+  get startedAt(): number {
+    return this.startAt;
+  }
+
+  counters(): ReplayCounters {
+    const elapsed = performance.now() - this.startAt;
+    return {
+      elapsedS: Math.max(0, elapsed / 1000),
+      scheduled: countAtMost(this.options.scheduledMs, elapsed),
+      sent: this.sent,
+      completed: this.completed,
+      failed: this.failed,
+      total: this.records.length,
+    };
+  }
+
+  private outcome(): ReplayOutcome {
+    return {
+      records: this.records,
+      startAt: this.startAt,
+      firstSendAt: this.firstSendAt,
+      lastSendAt: this.lastSendAt,
+      endAt: performance.now(),
+      timeLimitReached: this.timeLimitReached,
+      maxConcurrent: this.maxConcurrent,
+    };
+  }
+
+  /** Puts a turn on the schedule at `dueMs` (relative to the start). */
+  private enqueue(index: number, dueMs: number): void {
+    this.records[index]!.due_ms = dueMs;
+    this.heap.push(this.startAt + dueMs, index);
+    const deadline = this.startAt + dueMs;
+    if (this.immediate === null && deadline < this.timerDeadline) {
+      if (this.timer !== null) clearTimeout(this.timer);
+      this.timer = null;
+      this.timerDeadline = Number.POSITIVE_INFINITY;
+      this.immediate = setImmediate(this.pump);
+    }
+  }
+
+  private readonly pump = (): void => {
+    this.immediate = null;
+    this.timer = null;
+    this.timerDeadline = Number.POSITIVE_INFINITY;
+    if (this.stopped) return;
+    const heap = this.heap;
+    let now = performance.now();
+    while (heap.size > 0 && heap.peekKey() <= now) {
+      this.send(heap.pop(), now);
+      if (this.stopped) return;
+      now = performance.now();
+    }
+    if (heap.size === 0) return;
+    const next = heap.peekId();
+    if (!this.prepared.has(next)) this.prepared.set(next, this.prepare(next));
+    const deadline = heap.peekKey();
+    const wait = deadline - performance.now();
+    if (wait > SPIN_WINDOW_MS) {
+      this.timerDeadline = deadline;
+      this.timer = setTimeout(this.pump, wait - SPIN_WINDOW_MS);
+    } else {
+      this.immediate = setImmediate(this.pump);
+    }
+  };
+
+  /** Builds the request of a turn from its conversation's history as it is now. */
+  private prepare(index: number): Prepared {
+    const turn = this.options.turns[index]!;
+    const conversation = this.conversationOf[index]!;
+    const mock = this.options.mockDecoding;
+    // Mock decoding: the reply's tokens are prefilled as part of the prompt, one token is decoded.
+    const queryTokens = mock ? turn.queryTokens + turn.replyTokens : turn.queryTokens;
+    const maxTokens = mock ? 1 : turn.replyTokens;
+    const message: Message = { role: 'user', content: this.options.prompts.userMessage(turn.conversationId, turn.turn, queryTokens) };
+    const messages = [...conversation.messages, message];
+    const body = JSON.stringify({
+      model: this.options.model,
+      messages,
+      stream: true,
+      stream_options: { include_usage: true },
+      temperature: 0,
+      max_completion_tokens: maxTokens,
+      min_tokens: maxTokens,
+      ignore_eos: true,
+      user: turn.conversationId,
+    });
+    const expectedPromptTokens = this.options.prompts.expectedPromptTokens(conversation.contentTokens + queryTokens, messages.length);
+    return { body, message, queryTokens, expectedPromptTokens };
+  }
+
+  private send(index: number, now: number): void {
+    let prepared = this.prepared.get(index);
+    if (prepared) this.prepared.delete(index);
+    else prepared = this.prepare(index);
+    const record = this.records[index]!;
+    this.sent++;
+    if (this.firstSendAt === null) {
+      this.firstSendAt = now;
+      if (this.options.timeLimitMs !== null) this.limitTimer = setTimeout(this.stop, this.options.timeLimitMs);
+    }
+    record.expected_prompt_tokens = prepared.expectedPromptTokens;
+    const p = prepared;
+    const inFlight = streamChat(this.options.target, p.body, (outcome) => this.finish(index, p, outcome));
+    this.lastSendAt = performance.now();
+    this.inFlight.set(index, inFlight);
+    if (this.inFlight.size > this.maxConcurrent) this.maxConcurrent = this.inFlight.size;
+  }
+
+  private finish(index: number, prepared: Prepared, outcome: ChatOutcome): void {
+    this.inFlight.delete(index);
+    const record = this.records[index]!;
+    const start = this.startAt;
+    record.sent_ms = outcome.sentAt - start;
+    record.send_error_ms = record.sent_ms - record.due_ms!;
+    record.http_status = outcome.httpStatus;
+    const times = outcome.chunkTimes;
+    if (times.length > 0) {
+      record.ttft_ms = times[0]! - outcome.sentAt;
+      const itl = new Array<number>(times.length - 1);
+      for (let i = 1; i < times.length; i++) itl[i - 1] = times[i]! - times[i - 1]!;
+      record.itl_ms = itl;
+    }
+    record.prompt_tokens = outcome.promptTokens;
+    record.cached_tokens = outcome.cachedTokens;
+    const conversation = this.conversationOf[index]!;
+    if (outcome.ok) {
+      record.status = 'ok';
+      record.e2el_ms = outcome.endAt - outcome.sentAt;
+      record.output_tokens = outcome.completionTokens ?? times.length;
+      this.completed++;
+      // Only turns that happened enter the history: the reply actually received, nothing invented.
+      conversation.messages.push(prepared.message, { role: 'assistant', content: outcome.content });
+      conversation.contentTokens += prepared.queryTokens + record.output_tokens;
+    } else {
+      record.status = outcome.aborted ? 'aborted' : 'failed';
+      record.error = outcome.error;
+      record.output_tokens = times.length > 0 ? (outcome.completionTokens ?? times.length) : null;
+      if (!outcome.aborted) this.failed++;
+    }
+    conversation.next++;
+    if (!this.stopped && conversation.next < conversation.turns.length) {
+      const nextIndex = conversation.turns[conversation.next]!;
+      const nowMs = performance.now() - start;
+      const dueMs = Math.max(this.options.scheduledMs[nextIndex]!, nowMs);
+      if (dueMs <= nowMs) {
+        // The conversation was the bottleneck: the next turn is due now, sent at once.
+        this.records[nextIndex]!.due_ms = dueMs;
+        this.send(nextIndex, performance.now());
+      } else {
+        this.enqueue(nextIndex, dueMs);
+      }
+    }
+    this.checkDone();
+  }
+
+  /** Time limit: nothing more is sent; requests in flight get the grace period, then are aborted. */
+  private readonly stop = (): void => {
+    this.stopped = true;
+    this.timeLimitReached = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    if (this.immediate !== null) clearImmediate(this.immediate);
+    this.timer = null;
+    this.immediate = null;
+    for (const index of this.heap.drain()) this.records[index]!.due_ms = null;
+    this.prepared.clear();
+    if (this.inFlight.size > 0) {
+      this.graceTimer = setTimeout(() => {
+        for (const request of [...this.inFlight.values()]) request.abort(`aborted: still running ${this.options.graceMs} ms after the time limit`);
+      }, this.options.graceMs);
+    }
+    this.checkDone();
+  };
+
+  private checkDone(): void {
+    if (this.inFlight.size > 0) return;
+    const allSent = this.sent === this.records.length;
+    if (!allSent && !this.stopped) return;
+    if (this.limitTimer !== null) clearTimeout(this.limitTimer);
+    if (this.graceTimer !== null) clearTimeout(this.graceTimer);
+    const resolve = this.resolveDone;
+    this.resolveDone = null;
+    resolve?.();
+  }
+}
+
+/** How many of the sorted values are <= limit. */
+function countAtMost(sorted: Float64Array, limit: number): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (sorted[mid]! <= limit) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}

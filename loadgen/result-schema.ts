@@ -1,0 +1,148 @@
+// The shape of a load-generator run's result.json. The orchestrator reads it with this schema,
+// possibly inside Temporal workflow code: this module must not import Node APIs.
+// Top-level names follow `vllm bench serve`; kvsweep's additions are nested or clearly named.
+import { z } from 'zod';
+
+const figure = z.number().nullable();
+
+const LATENCY_METRICS = ['ttft', 'tpot', 'itl', 'e2el'] as const;
+const LATENCY_STATS = ['mean', 'median', 'std', 'p90', 'p95', 'p99', 'p99.9'] as const;
+type LatencyKey = `${(typeof LATENCY_STATS)[number]}_${(typeof LATENCY_METRICS)[number]}_ms`;
+/** `mean_ttft_ms`, `p99.9_itl_ms`, ...: null when no request produced the sample. */
+export const LATENCY_KEYS = LATENCY_METRICS.flatMap((m) => LATENCY_STATS.map((s) => `${s}_${m}_ms` as LatencyKey));
+const latencyShape = Object.fromEntries(LATENCY_KEYS.map((k) => [k, figure])) as Record<LatencyKey, typeof figure>;
+
+export const PrefixCacheResetResult = z.object({
+  status: z.enum(['ok', 'failed', 'unsupported', 'skipped']),
+  http_status: z.number().int().nullable(),
+  detail: z.string(),
+});
+
+export type PrefixCacheReset = z.infer<typeof PrefixCacheResetResult>;
+
+export const CacheStatistics = z.object({
+  /** Whether POST /reset_prefix_cache emptied the cache before the run. */
+  prefix_cache_reset: PrefixCacheResetResult,
+  /** Tokens looked up / found in the GPU prefix cache during the run (counter deltas). */
+  prefix_cache_queries: figure,
+  prefix_cache_hits: figure,
+  prefix_cache_hit_rate: figure,
+  /** The same for the KV connector (LMCache's CPU tier). */
+  external_prefix_cache_queries: figure,
+  external_prefix_cache_hits: figure,
+  external_prefix_cache_hit_rate: figure,
+  preemptions: figure,
+  /** Highest KV-cache usage (0..1) seen in the run's scrapes (about one a second). */
+  peak_kv_cache_usage: figure,
+  /** Present when the server exposes `lmcache:` metrics. */
+  lmcache: z
+    .object({
+      retrieve_hit_rate: figure,
+      lookup_hit_rate: figure,
+      /** Counter deltas over the run, keyed without the `lmcache:` prefix. */
+      deltas: z.record(z.string(), z.number()),
+      /** Gauge peaks over the run. */
+      peaks: z.record(z.string(), z.number()),
+    })
+    .nullable(),
+  /** Which exposed name each figure was read from (null: not exposed). */
+  metric_names: z.record(z.string(), z.string().nullable()),
+  scrapes: z.number().int(),
+  failed_scrapes: z.number().int(),
+  notes: z.array(z.string()),
+});
+export type CacheStatistics = z.infer<typeof CacheStatistics>;
+
+export const DistributionSummary = z.object({
+  count: z.number().int(),
+  mean: figure,
+  median: figure,
+  p90: figure,
+  p99: figure,
+  'p99.9': figure,
+  max: figure,
+});
+
+export const LoadgenResult = z.object({
+  date: z.string(),
+  backend: z.literal('openai-chat'),
+  base_url: z.string(),
+  model_id: z.string(),
+  dataset: z.string(),
+  arrival: z.enum(['trace', 'poisson']),
+  /** Replay speed factor for `trace`, requests/s for `poisson`; `inf` sends as fast as allowed. */
+  request_rate: z.union([z.number(), z.literal('inf')]),
+  seed: z.number().int(),
+  mock_decoding: z.boolean(),
+  time_limit_s: figure,
+  time_limit_reached: z.boolean(),
+  /** Turns taken from the trace (after num_prompts). */
+  num_prompts: z.number().int(),
+  /** Seconds from the first send to the end of the last request. */
+  duration: z.number(),
+  completed: z.number().int(),
+  /** Requests that ended in an error (HTTP status, connection, malformed stream). */
+  failed: z.number().int(),
+  /** In flight at the time limit and still running after the grace period. */
+  aborted: z.number().int(),
+  /** Not sent before the time limit. */
+  not_started: z.number().int(),
+  total_input_tokens: z.number().int(),
+  total_output_tokens: z.number().int(),
+  request_throughput: z.number(),
+  /** vLLM computes it only with SLOs, which kvsweep does not set. */
+  request_goodput: figure,
+  output_throughput: z.number(),
+  total_token_throughput: z.number(),
+  max_output_tokens_per_s: z.number(),
+  max_concurrent_requests: z.number().int(),
+  ...latencyShape,
+  /** Requests sent per second over the sending window (first to last send). */
+  achieved_request_rate: figure,
+  /** Actual send time minus due time, in ms (due = scheduled time, or the end of the previous turn). */
+  send_time_error_ms: DistributionSummary,
+  prompt_size: z.object({
+    calibration: z.object({
+      source: z.enum(['tokenize', 'assumed']),
+      tokensPerWord: z.number(),
+      interceptTokens: z.number(),
+      templateBaseTokens: z.number(),
+      templatePerMessageTokens: z.number(),
+      detail: z.string(),
+    }),
+    /** Server-reported prompt tokens minus the size aimed for, per completed request. */
+    error_tokens: DistributionSummary,
+    /** |error| / aimed size. */
+    abs_relative_error: DistributionSummary,
+  }),
+  /** Error message -> count, most frequent first (at most 20). */
+  errors: z.record(z.string(), z.number().int()),
+  cache_statistics: CacheStatistics,
+  files: z.object({ requests: z.string(), metrics: z.string() }),
+});
+export type LoadgenResult = z.infer<typeof LoadgenResult>;
+
+/** One line of requests.jsonl. Times in ms since the run's start (the first due time is 0). */
+export const RequestRecord = z.object({
+  index: z.number().int(),
+  conversation: z.string(),
+  turn: z.number().int(),
+  status: z.enum(['ok', 'failed', 'aborted', 'not_started']),
+  /** From the trace (or the Poisson draw), divided by the rate. */
+  scheduled_ms: z.number(),
+  /** max(scheduled, end of the previous turn of the conversation); null if never due. */
+  due_ms: figure,
+  sent_ms: figure,
+  send_error_ms: figure,
+  ttft_ms: figure,
+  itl_ms: z.array(z.number()),
+  e2el_ms: figure,
+  prompt_tokens: figure,
+  expected_prompt_tokens: figure,
+  cached_tokens: figure,
+  output_tokens: figure,
+  requested_output_tokens: z.number().int(),
+  http_status: z.number().int().nullable(),
+  error: z.string().nullable(),
+});
+export type RequestRecord = z.infer<typeof RequestRecord>;

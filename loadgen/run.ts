@@ -1,0 +1,165 @@
+// runLoadgen: one whole run — load the trace, check the server, reset its prefix cache, calibrate
+// prompt sizes, record /metrics around the replay, replay, and write result.json, requests.jsonl
+// and metrics.jsonl. The CLI (cli.ts), benchmarks and tests all call this.
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { once } from 'node:events';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { UserError } from '../domain/errors.ts';
+import { loadTrace } from './trace.ts';
+import type { TraceTurn } from './trace-parse.ts';
+import { SeededRandom } from './random.ts';
+import { PromptBuilder, ASSUMED_CALIBRATION } from './prompt.ts';
+import { calibratePrompts, checkServer, resetPrefixCache, type PrefixCacheReset } from './server-api.ts';
+import { startMetricsSampler } from './metrics-sampler.ts';
+import { computeCacheStatistics } from './cache-stats.ts';
+import { createAgent } from './http-chat.ts';
+import { Replay, type ReplayCounters } from './replay.ts';
+import { aggregate, formatResultBlock } from './aggregate.ts';
+import type { LoadgenResult, RequestRecord } from './result-schema.ts';
+
+export interface LoadgenOptions {
+  baseUrl: string;
+  model: string;
+  dataset: string;
+  /** Replay speed factor (`trace`) or requests/s (`poisson`); Infinity sends as fast as allowed. */
+  requestRate: number;
+  arrival: 'trace' | 'poisson';
+  numPrompts: number | null;
+  timeLimitS: number | null;
+  mockDecoding: boolean;
+  seed: number;
+  resultDir: string;
+  /** Seconds requests in flight at the time limit may still finish (default 5). */
+  graceS?: number;
+  /** POST /reset_prefix_cache before the run (default true). */
+  resetPrefixCache?: boolean;
+  /** Measure prompt sizes with POST /tokenize (default true). */
+  calibrate?: boolean;
+  metricsIntervalMs?: number;
+  /** Called about once a second during the replay. */
+  onProgress?: (counters: ReplayCounters) => void;
+  /** Human-readable lines about the run's steps. */
+  log?: (line: string) => void;
+}
+
+export interface LoadgenRun {
+  result: LoadgenResult;
+  resultPath: string;
+  /** The console "Serving Benchmark Result" block. */
+  summaryText: string;
+}
+
+/** The scheduled send time of every turn, in ms after the run start. */
+export function scheduleTimes(turns: readonly TraceTurn[], arrival: 'trace' | 'poisson', rate: number, seed: number): Float64Array {
+  const times = new Float64Array(turns.length);
+  if (!Number.isFinite(rate)) return times;
+  if (arrival === 'trace') {
+    for (const turn of turns) times[turn.index] = turn.offsetMs / rate;
+    return times;
+  }
+  const random = new SeededRandom(seed);
+  let t = 0;
+  for (let i = 0; i < turns.length; i++) {
+    if (i > 0) t += random.exponential(1000 / rate);
+    times[i] = t;
+  }
+  return times;
+}
+
+/** Normalises `http://host:port/`, `.../v1` and the like to the server root. */
+export function serverRoot(baseUrl: string): string {
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    throw new UserError(`--base-url '${baseUrl}' is not a URL (expected e.g. http://127.0.0.1:8000)`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UserError(`--base-url '${baseUrl}' must be http:// or https://`);
+  return `${url.origin}${url.pathname.replace(/\/+$/, '').replace(/\/v1$/, '')}`;
+}
+
+export async function runLoadgen(options: LoadgenOptions): Promise<LoadgenRun> {
+  const log = options.log ?? (() => {});
+  const root = serverRoot(options.baseUrl);
+  const resultDir = resolve(options.resultDir);
+  const trace = await loadTrace(options.dataset, { numPrompts: options.numPrompts });
+  log(`trace ${options.dataset}: ${trace.turns.length} turns in ${trace.conversations} conversations` +
+    (trace.droppedNonPositiveQuery > 0 ? ` (${trace.droppedNonPositiveQuery} rows with query length <= 0 dropped)` : ''));
+  await checkServer(root, options.model);
+  await mkdir(resultDir, { recursive: true });
+
+  const reset: PrefixCacheReset =
+    options.resetPrefixCache === false
+      ? { status: 'skipped', http_status: null, detail: 'not requested' }
+      : await resetPrefixCache(root);
+  log(`prefix cache reset: ${reset.status} (${reset.detail})`);
+  const calibration = options.calibrate === false ? ASSUMED_CALIBRATION : await calibratePrompts(root, options.model);
+  log(`prompt sizes: ${calibration.detail}`);
+
+  const metricsFile = join(resultDir, 'metrics.jsonl');
+  const sampler = await startMetricsSampler({ baseUrl: root, file: metricsFile, intervalMs: options.metricsIntervalMs ?? 1000, settleMs: 1000 });
+  log(`metrics: recording ${root}/metrics (${sampler.mode})`);
+
+  const url = new URL(`${root}/v1/chat/completions`);
+  const agent = createAgent(url, Math.min(4096, trace.conversations));
+  const replay = new Replay({
+    target: { agent, url },
+    model: options.model,
+    turns: trace.turns,
+    scheduledMs: scheduleTimes(trace.turns, options.arrival, options.requestRate, options.seed),
+    prompts: new PromptBuilder(options.seed, calibration),
+    mockDecoding: options.mockDecoding,
+    timeLimitMs: options.timeLimitS === null ? null : options.timeLimitS * 1000,
+    graceMs: (options.graceS ?? 5) * 1000,
+  });
+  const progress = options.onProgress ? setInterval(() => options.onProgress!(replay.counters()), 1000) : null;
+  const running = replay.run();
+  sampler.start(performance.timeOrigin + replay.startedAt);
+  let outcome;
+  try {
+    outcome = await running;
+  } finally {
+    if (progress !== null) clearInterval(progress);
+    agent.destroy();
+  }
+  options.onProgress?.(replay.counters());
+  const scrapes = await sampler.end();
+
+  const ms = (t: number | null): number | null => (t === null ? null : t - outcome.startAt);
+  const result = aggregate(outcome.records, {
+    date: new Date().toISOString(),
+    baseUrl: root,
+    model: options.model,
+    dataset: options.dataset,
+    arrival: options.arrival,
+    requestRate: options.requestRate,
+    seed: options.seed,
+    mockDecoding: options.mockDecoding,
+    timeLimitS: options.timeLimitS,
+    timeLimitReached: outcome.timeLimitReached,
+    firstSendMs: ms(outcome.firstSendAt),
+    lastSendMs: ms(outcome.lastSendAt),
+    endMs: outcome.endAt - outcome.startAt,
+    maxConcurrent: outcome.maxConcurrent,
+    calibration,
+    cacheStatistics: computeCacheStatistics(scrapes, reset),
+    files: { requests: 'requests.jsonl', metrics: 'metrics.jsonl' },
+  });
+  await writeRequests(join(resultDir, 'requests.jsonl'), outcome.records);
+  const resultPath = join(resultDir, 'result.json');
+  // Written last and atomically: a result.json that exists is complete.
+  await writeFile(`${resultPath}.tmp`, `${JSON.stringify(result, null, 2)}\n`);
+  await rename(`${resultPath}.tmp`, resultPath);
+  return { result, resultPath, summaryText: formatResultBlock(result) };
+}
+
+async function writeRequests(path: string, records: readonly RequestRecord[]): Promise<void> {
+  const out = createWriteStream(path);
+  for (const record of records) {
+    if (!out.write(`${JSON.stringify(record)}\n`)) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'finish');
+}
