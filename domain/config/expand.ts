@@ -1,0 +1,226 @@
+// The sweep expansion: per dataset entry, cache sizes x request rates x eviction strategies (x
+// lightgbm modes for the lightgbm strategy), each an ExperimentSpec with its server command built.
+// Pure and deterministic: workflow code runs it, so no Node APIs, no yaml, no clock, no randomness.
+import { ExperimentSpec, type EvictionStrategy, type LightgbmMode } from '../experiment.ts';
+import { ConfigError, dedupeProblems, formatPath, type ConfigProblem } from './problems.ts';
+import type { NormalisedDataset, ResolvedSweep } from './resolved.ts';
+import { experimentId } from './ids.ts';
+import { fillTemplate, type PlanValues } from './templates.ts';
+
+/** Name used in messages for a config given as an object rather than a file. */
+export const INLINE_SOURCE = '<inline config>';
+
+interface Axis {
+  cache_size_gb: number;
+  request_rate: number;
+  eviction_strategy: EvictionStrategy;
+  lightgbm_mode: LightgbmMode | null;
+}
+
+function axes(entry: NormalisedDataset): Axis[] {
+  const out: Axis[] = [];
+  for (const cache_size_gb of entry.cache_sizes_gb) {
+    for (const request_rate of entry.request_rates) {
+      for (const eviction_strategy of entry.eviction_strategies) {
+        const modes = eviction_strategy === 'lightgbm' ? entry.lightgbm_modes : [null];
+        for (const lightgbm_mode of modes) out.push({ cache_size_gb, request_rate, eviction_strategy, lightgbm_mode });
+      }
+    }
+  }
+  return out;
+}
+
+/** Expands a resolved sweep into its experiments, in file order; throws ConfigError if any fails to build. */
+export function expandSweep(resolved: ResolvedSweep): ExperimentSpec[] {
+  const file = resolved.source_file ?? INLINE_SOURCE;
+  const { name: environmentName, definition: environment } = resolved.environment;
+  const problems: ConfigProblem[] = [];
+  const specs: ExperimentSpec[] = [];
+  const origins = new Map<string, { spec: ExperimentSpec; path: ConfigProblem['path'] }>();
+  const effects = new Map<string, { spec: ExperimentSpec; path: ConfigProblem['path'] }>();
+  const clashes = new Map<string, Clash>();
+
+  for (const entry of resolved.datasets) {
+    const model = resolved.models[entry.model];
+    if (!model) {
+      problems.push({ file, path: entry.yaml_path, message: `model '${entry.model}' is missing from the resolved registry` });
+      continue;
+    }
+    const modelPath = model.paths[environmentName] ?? model.huggingface_path;
+    const servedName = model.served_model_name ?? modelPath;
+    const gpuCount = model.tensor_parallel_size * model.pipeline_parallel_size;
+
+    for (const axis of axes(entry)) {
+      const conversationAware = axis.eviction_strategy === 'conversation_aware';
+      const conversationConfig = conversationAware ? entry.conversation_eviction_config : {};
+      const values: PlanValues = {
+        model: entry.model,
+        model_path: modelPath,
+        huggingface_path: model.huggingface_path,
+        served_model_name: servedName,
+        max_model_len: String(model.max_model_len),
+        tensor_parallel_size: String(model.tensor_parallel_size),
+        pipeline_parallel_size: String(model.pipeline_parallel_size),
+        gpu_count: String(gpuCount),
+        cache_size_gb: String(axis.cache_size_gb),
+        cache_size_per_gpu_gb: String(axis.cache_size_gb / gpuCount),
+        eviction_strategy: axis.eviction_strategy,
+        use_conversation_eviction: String(conversationAware),
+        conversation_eviction_config_json: JSON.stringify(conversationConfig),
+        request_rate: String(axis.request_rate),
+        num_prompts: String(entry.num_prompts),
+        time_limit: String(entry.time_limit),
+        seed: String(entry.seed),
+        mock_decoding: String(entry.mock_decoding),
+        ...(axis.lightgbm_mode ? { lightgbm_mode: axis.lightgbm_mode } : {}),
+      };
+      const fill = (template: string, where: string): string => {
+        const { text, missing } = fillTemplate(template, values);
+        for (const name of missing) {
+          problems.push({
+            file,
+            path: entry.yaml_path,
+            message: `placeholder {${name}} in ${where} has no value for eviction strategy ${axis.eviction_strategy}`,
+          });
+        }
+        return text;
+      };
+
+      const argv = [
+        ...environment.wrapper.map((t, i) => fill(t, `environment '${environmentName}' wrapper[${i}]`)),
+        ...environment.command.map((t, i) => fill(t, `environment '${environmentName}' command[${i}]`)),
+        ...entry.server_extra_args.map((t, i) => fill(t, `server_extra_args[${i}]`)),
+      ];
+      const env: Record<string, string> = {};
+      const envLayers: Array<[string, Record<string, string>]> = [
+        [`environment '${environmentName}' env`, environment.env],
+        [`environment '${environmentName}' strategy_env`, environment.strategy_env[axis.eviction_strategy] ?? {}],
+        ['server_env', entry.server_env],
+      ];
+      for (const [where, vars] of envLayers) {
+        for (const [name, template] of Object.entries(vars)) env[name] = fill(template, `${where}.${name}`);
+      }
+
+      const id = experimentId({
+        model: entry.model,
+        dataset: entry.dataset.name,
+        mock_decoding: entry.mock_decoding,
+        ...axis,
+      });
+      const spec = ExperimentSpec.parse({
+        id,
+        model: entry.model,
+        huggingface_path: model.huggingface_path,
+        model_path: modelPath,
+        served_model_name: servedName,
+        tensor_parallel_size: model.tensor_parallel_size,
+        pipeline_parallel_size: model.pipeline_parallel_size,
+        gpu_count: gpuCount,
+        gpu_class: entry.gpu_class,
+        max_model_len: model.max_model_len,
+        dataset: entry.dataset,
+        cache_size_gb: axis.cache_size_gb,
+        request_rate: axis.request_rate,
+        eviction_strategy: axis.eviction_strategy,
+        lightgbm_mode: axis.lightgbm_mode,
+        use_conversation_eviction: conversationAware,
+        conversation_eviction_config: conversationConfig,
+        num_prompts: entry.num_prompts,
+        time_limit: entry.time_limit,
+        mock_decoding: entry.mock_decoding,
+        seed: entry.seed,
+        environment: environmentName,
+        server: {
+          argv,
+          env,
+          ready_pattern: environment.ready_pattern,
+          ready_timeout_s: entry.ready_timeout_s ?? environment.ready_timeout,
+          health_path: environment.health_path,
+        },
+        client: entry.client,
+        max_attempts: entry.max_attempts,
+      } satisfies ExperimentSpec);
+
+      const sameId = origins.get(id);
+      const effect = effectKey(spec);
+      const sameEffect = effects.get(effect);
+      const earlier = sameId ?? sameEffect;
+      if (earlier) {
+        const kind: Clash['kind'] = sameId ? 'id' : 'effect';
+        const key = `${kind} ${formatPath(entry.yaml_path)} ${formatPath(earlier.path)}`;
+        const clash = clashes.get(key) ?? { kind, path: entry.yaml_path, earlier: earlier.path, pairs: [], differing: new Set() };
+        clash.pairs.push([earlier.spec.id, id]);
+        for (const field of Object.keys(spec) as Array<keyof ExperimentSpec>) {
+          if (field !== 'id' && JSON.stringify(spec[field]) !== JSON.stringify(earlier.spec[field])) clash.differing.add(field);
+        }
+        clashes.set(key, clash);
+        continue;
+      }
+      origins.set(id, { spec, path: entry.yaml_path });
+      effects.set(effect, { spec, path: entry.yaml_path });
+      specs.push(spec);
+    }
+  }
+  problems.push(...clashProblems(file, [...clashes.values()]));
+  if (problems.length > 0) throw new ConfigError(dedupeProblems(problems));
+  return specs;
+}
+
+/**
+ * What actually runs: two experiments with the same key start the same server and replay the same
+ * trace the same way, whatever their other fields say (e.g. cache sizes in an environment that
+ * does not pass the cache size to its server).
+ */
+function effectKey(spec: ExperimentSpec): string {
+  return JSON.stringify([
+    spec.server.argv,
+    Object.entries(spec.server.env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+    spec.served_model_name,
+    spec.gpu_count,
+    spec.gpu_class,
+    spec.dataset.path,
+    spec.request_rate,
+    spec.num_prompts,
+    spec.time_limit,
+    spec.mock_decoding,
+    spec.seed,
+    spec.client,
+  ]);
+}
+
+interface Clash {
+  kind: 'id' | 'effect';
+  path: ConfigProblem['path'];
+  earlier: ConfigProblem['path'];
+  /** [earlier id, later id] of each clashing experiment. */
+  pairs: Array<[string, string]>;
+  differing: Set<string>;
+}
+
+/** One problem per pair of dataset entries whose experiments clash, not one per experiment. */
+function clashProblems(file: string, clashes: Clash[]): ConfigProblem[] {
+  return clashes.map(({ kind, path, earlier, pairs, differing }) => {
+    const [first] = pairs;
+    const count = pairs.length === 1 ? 'experiment' : `${pairs.length} experiments (first:`;
+    const close = pairs.length === 1 ? '' : ')';
+    const where = formatPath(earlier);
+    if (kind === 'effect') {
+      return {
+        file,
+        path,
+        message:
+          `${count} '${first![1]}'${close} would run exactly what '${first![0]}' of ${where} runs: ` +
+          `nothing that differs (${[...differing].join(', ')}) reaches the server or the client`,
+      };
+    }
+    if (differing.size === 0) {
+      return { file, path, message: `${count} '${first![1]}'${close} is already defined by ${where}: the same experiment would run twice` };
+    }
+    return {
+      file,
+      path,
+      message: `${count} id '${first![1]}'${close} is also the id of an experiment of ${where}, which differs in ${[...differing].join(', ')}`,
+      hint: 'give one of the two dataset entries a distinct `name:`',
+    };
+  });
+}

@@ -1,0 +1,86 @@
+// Placeholders in argv and environment templates. `{name}` (lower-case letters and `_`) inside an
+// element is replaced by a plan-time value; `{port}` and `{gpus}` stay for the worker; an element
+// that is exactly `{kvsweep}` is replaced by the worker with the argv that runs kvsweep. Values are
+// inserted once and never rescanned, and nothing here ever reaches a shell: a value such as
+// `$(touch /tmp/x)` stays literal text in one argv element.
+
+/** Filled in by `expandSweep`, per experiment. */
+export const PLAN_PLACEHOLDERS = [
+  'model',
+  'model_path',
+  'huggingface_path',
+  'served_model_name',
+  'max_model_len',
+  'tensor_parallel_size',
+  'pipeline_parallel_size',
+  'gpu_count',
+  'cache_size_gb',
+  'cache_size_per_gpu_gb',
+  'eviction_strategy',
+  'use_conversation_eviction',
+  'conversation_eviction_config_json',
+  'lightgbm_mode',
+  'request_rate',
+  'num_prompts',
+  'time_limit',
+  'seed',
+  'mock_decoding',
+] as const;
+export type PlanPlaceholder = (typeof PLAN_PLACEHOLDERS)[number];
+
+/** Filled in by the worker that runs the experiment (see ServerCommand in domain/experiment.ts). */
+export const HOST_PLACEHOLDERS = ['port', 'gpus'] as const;
+export const KVSWEEP_ELEMENT = '{kvsweep}';
+
+/** Filled in by the client activity (see ClientCommand in domain/experiment.ts). */
+export const CLIENT_PLACEHOLDERS = [
+  'base_url',
+  'model',
+  'dataset',
+  'result_dir',
+  'request_rate',
+  'num_prompts',
+  'time_limit',
+  'seed',
+] as const;
+
+const PLACEHOLDER = /\{([a-z_]+)\}/g;
+
+export function placeholdersIn(template: string): string[] {
+  return [...template.matchAll(PLACEHOLDER)].map((match) => match[1]!);
+}
+
+/** Problems with one template element (unknown names, a misplaced `{kvsweep}`), as messages. */
+export function checkTemplate(template: string, kind: 'server' | 'client'): string[] {
+  const allowed: readonly string[] =
+    kind === 'server' ? [...PLAN_PLACEHOLDERS, ...HOST_PLACEHOLDERS] : CLIENT_PLACEHOLDERS;
+  const problems: string[] = [];
+  for (const name of placeholdersIn(template)) {
+    if (name === 'kvsweep' && kind === 'server') {
+      if (template !== KVSWEEP_ELEMENT) problems.push('{kvsweep} must be a whole argv element');
+    } else if (!allowed.includes(name)) {
+      problems.push(`unknown placeholder {${name}} (known: ${allowed.map((a) => `{${a}}`).join(' ')})`);
+    }
+  }
+  return problems;
+}
+
+export type PlanValues = Partial<Record<PlanPlaceholder, string>>;
+
+/**
+ * Replaces the plan-time placeholders of one element. Returns the placeholder names that have no
+ * value for this experiment (e.g. {lightgbm_mode} in an lru experiment) instead of guessing.
+ */
+export function fillTemplate(template: string, values: PlanValues): { text: string; missing: string[] } {
+  const missing: string[] = [];
+  const text = template.replace(PLACEHOLDER, (whole, name: string) => {
+    if (name === 'kvsweep' || (HOST_PLACEHOLDERS as readonly string[]).includes(name)) return whole;
+    const value = values[name as PlanPlaceholder];
+    if (value === undefined) {
+      missing.push(name);
+      return whole;
+    }
+    return value;
+  });
+  return { text, missing };
+}

@@ -1,0 +1,67 @@
+// YAML text -> plain data, keeping the document so that a problem's path can be turned back into a
+// line and column. Syntax errors become problems too, without the source excerpt the yaml package
+// adds to its messages (the excerpt could show a secret on the faulty line).
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import type { ConfigProblem, PathSegment } from './problems.ts';
+
+export interface Position {
+  line: number;
+  column: number;
+}
+
+export interface YamlSource {
+  file: string;
+  data: unknown;
+  problems: ConfigProblem[];
+  /** Where a path points: the key of a mapping entry, the item of a list, else the nearest parent. */
+  locate: (path: readonly PathSegment[]) => Position | undefined;
+}
+
+function firstLine(message: string): string {
+  return message.replace(/ at line \d+, column \d+[\s\S]*$/, '').trim();
+}
+
+export function parseYamlSource(text: string, file: string): YamlSource {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  const position = (offset: number | undefined): Position | undefined => {
+    if (offset === undefined) return undefined;
+    const { line, col } = lineCounter.linePos(offset);
+    return { line, column: col };
+  };
+  const problems: ConfigProblem[] = [...doc.errors, ...doc.warnings].map((error) => {
+    const pos = position(error.pos[0]);
+    return { file, path: [], message: `YAML: ${firstLine(error.message)}`, ...(pos ?? {}) };
+  });
+  const locate = (path: readonly PathSegment[]): Position | undefined => position(offsetOf(doc, path));
+  if (problems.length > 0) return { file, data: undefined, problems, locate };
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 1000 });
+  } catch (error) {
+    problems.push({ file, path: [], message: `YAML: ${firstLine((error as Error).message)}` });
+  }
+  return { file, data, problems, locate };
+}
+
+function offsetOf(doc: Document, path: readonly PathSegment[]): number | undefined {
+  let node = doc.contents as Node | null;
+  let offset = node?.range?.[0];
+  for (const segment of path) {
+    if (node && isAlias(node)) node = (node.resolve(doc) as Node | undefined) ?? null;
+    if (node && isMap(node)) {
+      const pair = node.items.find((item) => String(isScalar(item.key) ? item.key.value : item.key) === String(segment));
+      if (!pair) break;
+      offset = (pair.key as Node | null)?.range?.[0] ?? offset;
+      node = pair.value as Node | null;
+    } else if (node && isSeq(node) && typeof segment === 'number') {
+      const item = node.items[segment] as Node | undefined;
+      if (!item) break;
+      offset = item.range?.[0] ?? offset;
+      node = item;
+    } else {
+      break;
+    }
+  }
+  return offset;
+}
