@@ -1,0 +1,59 @@
+// Reads a client's result.json into the two blocks of a summary entry: benchmark_results (the
+// `vllm bench serve` figures) and cache_statistics (server-metric deltas of the run). kvsweep's
+// own load generator is read with its schema; an external client's JSON (e.g. `vllm bench serve
+// --save-result`) contributes its numeric top-level fields.
+import { join } from 'node:path';
+import { LoadgenResult } from '../loadgen/result-schema.ts';
+import { readJsonIfExists } from './files.ts';
+
+export interface CollectedResults {
+  benchmark_results: Record<string, number | string | null>;
+  cache_statistics: Record<string, number | string | boolean | null>;
+}
+
+/** Top-level numbers (and nulls) of a result object: the `vllm bench serve` style figures. */
+function numericFields(result: Record<string, unknown>): Record<string, number | null> {
+  const out: Record<string, number | null> = {};
+  for (const [name, value] of Object.entries(result)) {
+    if (typeof value === 'number' || value === null) out[name] = value;
+  }
+  return out;
+}
+
+/** Flattens the load generator's cache statistics into one level for summary.json and CSV. */
+function flattenCacheStatistics(stats: LoadgenResult['cache_statistics']): CollectedResults['cache_statistics'] {
+  const out: CollectedResults['cache_statistics'] = {
+    prefix_cache_reset: stats.prefix_cache_reset.status,
+    prefix_cache_queries: stats.prefix_cache_queries,
+    prefix_cache_hits: stats.prefix_cache_hits,
+    prefix_cache_hit_rate: stats.prefix_cache_hit_rate,
+    external_prefix_cache_queries: stats.external_prefix_cache_queries,
+    external_prefix_cache_hits: stats.external_prefix_cache_hits,
+    external_prefix_cache_hit_rate: stats.external_prefix_cache_hit_rate,
+    preemptions: stats.preemptions,
+    peak_kv_cache_usage: stats.peak_kv_cache_usage,
+  };
+  if (stats.lmcache) {
+    out.lmcache_retrieve_hit_rate = stats.lmcache.retrieve_hit_rate;
+    out.lmcache_lookup_hit_rate = stats.lmcache.lookup_hit_rate;
+    for (const [name, value] of Object.entries(stats.lmcache.deltas)) out[`lmcache_${name}`] = value;
+  }
+  return out;
+}
+
+export async function collectFrom(resultDir: string): Promise<CollectedResults> {
+  const path = join(resultDir, 'result.json');
+  const raw = await readJsonIfExists<unknown>(path);
+  if (raw === undefined) throw new Error(`the client wrote no ${path}`);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`${path} is not a JSON object`);
+  const parsed = LoadgenResult.safeParse(raw);
+  if (parsed.success) {
+    const { cache_statistics, ...rest } = parsed.data;
+    return { benchmark_results: { ...numericFields(rest), request_rate: typeof rest.request_rate === 'number' ? rest.request_rate : String(rest.request_rate) }, cache_statistics: flattenCacheStatistics(cache_statistics) };
+  }
+  if ('backend' in raw && (raw as { backend: unknown }).backend === 'openai-chat') {
+    // Our own client wrote it, yet it does not match: a version mismatch worth failing on.
+    throw new Error(`${path} does not match kvsweep's result schema: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  }
+  return { benchmark_results: numericFields(raw as Record<string, unknown>), cache_statistics: {} };
+}

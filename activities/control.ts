@@ -1,0 +1,96 @@
+// Sweep-level activities on the control queue: resolving a config, and the results folder, which
+// is the durable record of a sweep (an experiment whose outcome.json says it succeeded is never
+// run again, even after Temporal has forgotten the sweep). Files are written atomically.
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { join } from 'node:path';
+import { ConfigError } from '../domain/config/problems.ts';
+import { loadSweep, resolveSweepObject } from '../domain/config/load.ts';
+import type { ResolvedSweep } from '../domain/config/resolved.ts';
+import { GPU_POOL_WORKFLOW_ID, CONTROL_TASK_QUEUE, WorkflowTypes, Signals } from '../domain/names.ts';
+import { countOutcomes, type ExperimentOutcome, type SweepCounts } from '../domain/outcome.ts';
+import { readJsonIfExists, writeJsonAtomic } from './files.ts';
+import { writeSummaryFiles } from './summary-files.ts';
+
+export interface ControlDeps {
+  /** Base for relative paths in a config given as an object (Temporal CLI input). */
+  cwd: string;
+}
+
+function outcomePath(resultsDir: string, experimentId: string): string {
+  return join(resultsDir, experimentId, 'outcome.json');
+}
+
+export function createControlActivities(deps: ControlDeps) {
+  const readOutcome = (resultsDir: string, id: string) => readJsonIfExists<ExperimentOutcome>(outcomePath(resultsDir, id));
+
+  return {
+    /** Reads and validates a sweep given by path or as an object; bad input fails for good. */
+    async resolveSweepConfig(input: { yaml_path?: string; config?: unknown; env?: string }): Promise<ResolvedSweep> {
+      try {
+        if (input.yaml_path) return await loadSweep(input.yaml_path, { env: input.env, cwd: deps.cwd });
+        if (input.config !== undefined) return await resolveSweepObject(input.config, { env: input.env, cwd: deps.cwd, sourceName: '<workflow input config>' });
+      } catch (error) {
+        if (error instanceof ConfigError) throw ApplicationFailure.create({ type: 'ConfigError', message: error.message, nonRetryable: true });
+        throw error;
+      }
+      throw ApplicationFailure.create({ type: 'ConfigError', message: 'the sweep input needs "yaml_path" (a YAML file on the workers) or "config" (the sweep as JSON)', nonRetryable: true });
+    },
+
+    /** Records the sweep in its folder and returns the experiments that already succeeded there. */
+    async prepareSweepResults(input: { results_dir: string; sweep_id: string; resolved: ResolvedSweep; experiment_ids: string[] }): Promise<{ completed_ids: string[] }> {
+      await writeJsonAtomic(join(input.results_dir, 'sweep.json'), {
+        sweep_id: input.sweep_id,
+        experiment_ids: input.experiment_ids,
+        resolved: input.resolved,
+      });
+      const completed: string[] = [];
+      for (const id of input.experiment_ids) {
+        if ((await readOutcome(input.results_dir, id))?.status === 'succeeded') completed.push(id);
+      }
+      return { completed_ids: completed };
+    },
+
+    async readExperimentOutcome(input: { results_dir: string; experiment_id: string }): Promise<ExperimentOutcome | null> {
+      return (await readOutcome(input.results_dir, input.experiment_id)) ?? null;
+    },
+
+    /**
+     * Writes an experiment's outcome.json. A succeeded outcome is never overwritten by a later
+     * one: the first success is the result of record.
+     */
+    async recordExperimentOutcome(input: { results_dir: string; outcome: ExperimentOutcome }): Promise<void> {
+      const path = outcomePath(input.results_dir, input.outcome.experiment_id);
+      const existing = await readJsonIfExists<ExperimentOutcome>(path);
+      if (existing?.status === 'succeeded') return;
+      await writeJsonAtomic(path, input.outcome);
+    },
+
+    /** Writes summary.json (the old runner's shape) and summary.csv from every outcome so far. */
+    async writeSweepSummary(input: { results_dir: string; sweep_id: string; experiment_ids: string[] }): Promise<{ summary_path: string; counts: SweepCounts }> {
+      const outcomes: ExperimentOutcome[] = [];
+      for (const id of input.experiment_ids) {
+        const outcome = await readOutcome(input.results_dir, id);
+        if (outcome) outcomes.push(outcome);
+      }
+      const counts = countOutcomes(outcomes, input.experiment_ids.length);
+      const summary_path = await writeSummaryFiles(input.results_dir, outcomes);
+      await writeJsonAtomic(join(input.results_dir, 'counts.json'), { sweep_id: input.sweep_id, ...counts });
+      return { summary_path, counts };
+    },
+
+    /** Starts the GPU pool if it is not running (it is normally started by the first worker). */
+    async ensureGpuPool(): Promise<void> {
+      const client = Context.current().client;
+      await client.workflow.signalWithStart(WorkflowTypes.gpuPool, {
+        workflowId: GPU_POOL_WORKFLOW_ID,
+        taskQueue: CONTROL_TASK_QUEUE,
+        args: [{}],
+        signal: Signals.releaseLease,
+        signalArgs: [{ request_id: '' }],
+      });
+    },
+  };
+}
+
+export type ControlActivities = ReturnType<typeof createControlActivities>;

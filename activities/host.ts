@@ -1,0 +1,183 @@
+// Activities bound to one host: they start, watch and stop the processes of experiments on the GPUs
+// the pool leased there. Each is idempotent for its (experiment, attempt) key, and payloads carry
+// paths and numbers, never logs (a failure carries at most a short log tail).
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { mkdir, readdir, rename, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ExperimentSpec } from '../domain/experiment.ts';
+import { renderClientCommand, renderServerCommand } from '../domain/server-command.ts';
+import { readJsonIfExists, tailLines, writeJsonAtomic } from './files.ts';
+import type { HostProcesses } from './host-processes.ts';
+import { reservePort, waitPortFree } from './ports.ts';
+import { waitUntilReady } from './readiness.ts';
+import { collectFrom, type CollectedResults } from './collect.ts';
+import { followClient } from './client-progress.ts';
+
+export interface HostDeps {
+  hostId: string;
+  /** Identifies this worker process; a restarted worker has a new one. */
+  incarnation: string;
+  processes: HostProcesses;
+  portBase: number;
+  portCount: number;
+  /** argv that runs this kvsweep installation (node + bin/kvsweep.js). */
+  kvsweepArgv: string[];
+  /** SIGTERM-to-SIGKILL grace at teardown. */
+  teardownGraceMs: number;
+  /** Called when the pool stopped watching this host while the worker still runs. */
+  onWatchLost?: (incarnation: string) => void;
+}
+
+export interface ServerHandle {
+  key: string;
+  host_id: string;
+  pid: number;
+  port: number;
+  base_url: string;
+  log_path: string;
+  log_offset: number;
+  result_dir: string;
+}
+
+function failure(type: string, message: string, logTail: string[] = [], nonRetryable = true): ApplicationFailure {
+  return ApplicationFailure.create({ type, message, nonRetryable, details: [{ log_tail: logTail }] });
+}
+
+/** Moves an earlier attempt's files aside, so the experiment folder shows the latest attempt. */
+async function setAsideEarlierAttempt(resultDir: string, attempt: number): Promise<void> {
+  const marker = await readJsonIfExists<{ attempt: number }>(join(resultDir, 'attempt.json'));
+  if (!marker || marker.attempt === attempt) return;
+  const aside = join(resultDir, 'attempts', String(marker.attempt));
+  await mkdir(aside, { recursive: true });
+  for (const name of await readdir(resultDir)) {
+    if (name === 'attempts' || name === 'outcome.json') continue;
+    await rename(join(resultDir, name), join(aside, name));
+  }
+}
+
+export function createHostActivities(deps: HostDeps) {
+  const handles = new Map<string, ServerHandle>();
+  const reservedPorts = new Set<number>();
+
+  return {
+    /** Heartbeats while this worker lives; the pool learns the host is lost when it stops. */
+    async watchHost(input: { host_id: string; incarnation: string }): Promise<void> {
+      if (input.incarnation !== deps.incarnation) {
+        throw ApplicationFailure.create({ type: 'StaleIncarnation', message: `watcher of an earlier worker on ${input.host_id}`, nonRetryable: true });
+      }
+      const context = Context.current();
+      const beatMs = Math.max(200, Math.min(2_000, (context.info.heartbeatTimeoutMs ?? 10_000) / 4));
+      try {
+        for (;;) {
+          context.heartbeat();
+          await context.sleep(beatMs);
+        }
+      } catch (error) {
+        if (error instanceof CancelledFailure && context.cancellationDetails?.workerShutdown !== true) deps.onWatchLost?.(input.incarnation);
+        throw error;
+      }
+    },
+
+    /** Starts the experiment's server on a free port, in its own process group. */
+    async startServer(input: { spec: ExperimentSpec; sweep_id: string; results_dir: string; attempt: number; gpu_ids: string[] }): Promise<ServerHandle> {
+      const { spec, attempt } = input;
+      const key = `${input.sweep_id}/${spec.id}#${attempt}`;
+      const known = handles.get(key);
+      if (known && deps.processes.get(key) && !deps.processes.get(key)!.exited) return known;
+      const resultDir = join(input.results_dir, spec.id);
+      await mkdir(resultDir, { recursive: true });
+      await setAsideEarlierAttempt(resultDir, attempt);
+      await writeJsonAtomic(join(resultDir, 'attempt.json'), { attempt, host_id: deps.hostId, gpu_ids: input.gpu_ids, started_at: new Date().toISOString() });
+      const port = await reservePort(deps.portBase, deps.portCount, reservedPorts);
+      const { argv, env } = renderServerCommand(spec, { port, gpuIds: input.gpu_ids, kvsweepArgv: deps.kvsweepArgv });
+      const logPath = join(resultDir, 'server.log');
+      await writeJsonAtomic(join(resultDir, 'server-command.json'), { argv, env });
+      // A retried start appends to the log: readiness looks only at what this process writes.
+      const logOffset = await stat(logPath).then((s) => s.size, () => 0);
+      try {
+        const started = await deps.processes.start(key, argv, { env, logPath, port });
+        const handle: ServerHandle = { key, host_id: deps.hostId, pid: started.pid, port, base_url: `http://127.0.0.1:${port}`, log_path: logPath, log_offset: logOffset, result_dir: resultDir };
+        handles.set(key, handle);
+        void started.exit.then(() => reservedPorts.delete(port));
+        return handle;
+      } catch (error) {
+        reservedPorts.delete(port);
+        throw failure('SpawnError', `could not start the server (${argv[0]}): ${(error as Error).message}`);
+      }
+    },
+
+    /** Waits until the server's log matches the ready pattern and its health endpoint answers 200. */
+    async awaitServerReady(input: { server: ServerHandle; ready_pattern: string; ready_timeout_s: number; health_path: string }): Promise<{ ready_after_ms: number; pattern_after_ms: number }> {
+      const context = Context.current();
+      const process = deps.processes.get(input.server.key);
+      if (!process) throw failure('ServerGone', `server ${input.server.key} is not running on ${deps.hostId} (the worker restarted)`, [], true);
+      const result = await waitUntilReady({
+        logPath: input.server.log_path,
+        logOffset: input.server.log_offset,
+        pattern: new RegExp(input.ready_pattern, 'm'),
+        healthUrl: `${input.server.base_url}${input.health_path}`,
+        timeoutMs: input.ready_timeout_s * 1000,
+        exited: () => process.exited,
+        heartbeat: (phase) => context.heartbeat({ phase }),
+        signal: context.cancellationSignal,
+      });
+      if (!result.ready) throw failure(result.reason === 'exited' ? 'ServerExited' : 'ServerNotReady', result.message, await tailLines(input.server.log_path));
+      return { ready_after_ms: Math.round(result.healthyAtMs), pattern_after_ms: Math.round(result.patternAtMs) };
+    },
+
+    /** Replays the trace with the configured client while watching that the server stays up. */
+    async runClient(input: { spec: ExperimentSpec; server: ServerHandle }): Promise<{ exit_code: number; duration_s: number }> {
+      const context = Context.current();
+      const { spec, server } = input;
+      const serverProcess = deps.processes.get(server.key);
+      if (!serverProcess) throw failure('ServerGone', `server ${server.key} is not running on ${deps.hostId} (the worker restarted)`);
+      const argv = renderClientCommand(spec, spec.client, { baseUrl: server.base_url, resultDir: server.result_dir, kvsweepArgv: deps.kvsweepArgv });
+      const clientKey = `${server.key}/client`;
+      await deps.processes.stop(clientKey, 1_000); // a retried attempt's earlier client, if any
+      const logPath = join(server.result_dir, 'client.log');
+      const progressPath = join(server.result_dir, 'client-progress.jsonl');
+      const started = performance.now();
+      const client = await deps.processes.start(clientKey, argv, { env: {}, logPath, stdoutPath: progressPath });
+      const ended = await followClient({ client, server: serverProcess, progressPath, context });
+      const duration_s = Math.round((performance.now() - started) / 10) / 100;
+      if (ended.kind === 'cancelled') {
+        await deps.processes.stop(clientKey, 2_000);
+        throw ended.error;
+      }
+      if (ended.kind === 'server-exited') {
+        await deps.processes.stop(clientKey, 2_000);
+        const how = ended.exit.signal ? `was killed by ${ended.exit.signal}` : `exited with code ${ended.exit.exitCode}`;
+        throw failure('ServerExited', `server ${how} during the run`, await tailLines(server.log_path));
+      }
+      if (ended.exit.exitCode !== 0) {
+        const how = ended.exit.signal ? `was killed by ${ended.exit.signal}` : `exited with code ${ended.exit.exitCode}`;
+        throw failure('ClientFailed', `client ${how}`, await tailLines(logPath));
+      }
+      return { exit_code: 0, duration_s };
+    },
+
+    /** Reads the client's result files into the compact figures of the summary. */
+    async collectResults(input: { spec: ExperimentSpec; server: ServerHandle }): Promise<CollectedResults> {
+      try {
+        return await collectFrom(input.server.result_dir);
+      } catch (error) {
+        throw failure('ResultsUnreadable', (error as Error).message, await tailLines(join(input.server.result_dir, 'client.log')));
+      }
+    },
+
+    /** Stops the server's process group (SIGTERM, SIGKILL after a grace) and checks its port is free. */
+    async teardownServer(input: { server: ServerHandle }): Promise<{ ended: string; duration_ms: number; port_free: boolean }> {
+      const { server } = input;
+      await deps.processes.stop(`${server.key}/client`, 1_000);
+      const report = (await deps.processes.stop(server.key, deps.teardownGraceMs)) ?? { ended: 'already-gone', durationMs: 0 };
+      const portFree = await waitPortFree(server.port, 5_000);
+      reservedPorts.delete(server.port);
+      handles.delete(server.key);
+      if (!portFree) throw failure('PortStillInUse', `port ${server.port} on ${deps.hostId} is still in use after the server stopped`, [], false);
+      return { ended: report.ended, duration_ms: report.durationMs, port_free: portFree };
+    },
+  };
+}
+
+export type HostActivities = ReturnType<typeof createHostActivities>;

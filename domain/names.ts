@@ -1,0 +1,69 @@
+// Names shared by workers, workflows and clients: task queues, workflow ids, signals, queries.
+// One module so that a renamed queue cannot leave a worker polling where nobody schedules.
+// Workflow code imports this module: no Node APIs.
+
+/** Workflows, the GPU pool and sweep-level activities (config, outcomes, summary) run here. */
+export const CONTROL_TASK_QUEUE = 'kvsweep-control';
+
+/** Each host's own queue: activities bound to the processes and GPUs of that host. */
+export function hostTaskQueue(hostId: string): string {
+  return `kvsweep-host/${hostId}`;
+}
+
+/** The one GPU pool of a namespace: every sweep leases its GPUs there, so none is double-booked. */
+export const GPU_POOL_WORKFLOW_ID = 'kvsweep/gpu-pool';
+
+/** Readable sweep ids: `sweep/<tag>/<YYYY-MM-DD>` unless the user names the sweep. */
+export function defaultSweepId(tag: string, date: string): string {
+  return `sweep/${tag}/${date}`;
+}
+
+/** Child ids say which sweep they belong to: `<sweepId>/<experimentId>`. */
+export function experimentWorkflowId(sweepId: string, experimentId: string): string {
+  return `${sweepId}/${experimentId}`;
+}
+
+export const WorkflowTypes = {
+  sweep: 'SweepWorkflow',
+  experiment: 'ExperimentWorkflow',
+  gpuPool: 'GpuPoolWorkflow',
+} as const;
+
+export const Signals = {
+  registerHost: 'registerHost',
+  unregisterHost: 'unregisterHost',
+  requestLease: 'requestLease',
+  releaseLease: 'releaseLease',
+  leaseGranted: 'leaseGranted',
+  leaseRevoked: 'leaseRevoked',
+} as const;
+
+export const Queries = {
+  progress: 'progress',
+  pool: 'pool',
+  experimentState: 'experimentState',
+} as const;
+
+/** Custom search attributes kvsweep registers on its dev server (and documents for others). */
+export const SearchAttributes = {
+  tag: 'KvsweepTag',
+  sweepId: 'KvsweepSweepId',
+  model: 'KvsweepModel',
+  dataset: 'KvsweepDataset',
+  cacheSizeGb: 'KvsweepCacheSizeGb',
+  requestRate: 'KvsweepRequestRate',
+  evictionStrategy: 'KvsweepEvictionStrategy',
+  status: 'KvsweepStatus',
+} as const;
+
+/** Types for `temporal server start-dev --search-attribute NAME=TYPE`. */
+export const SearchAttributeTypes: Record<string, 'Keyword' | 'Double' | 'Text' | 'Int'> = {
+  [SearchAttributes.tag]: 'Keyword',
+  [SearchAttributes.sweepId]: 'Keyword',
+  [SearchAttributes.model]: 'Keyword',
+  [SearchAttributes.dataset]: 'Keyword',
+  [SearchAttributes.cacheSizeGb]: 'Double',
+  [SearchAttributes.requestRate]: 'Double',
+  [SearchAttributes.evictionStrategy]: 'Keyword',
+  [SearchAttributes.status]: 'Keyword',
+};

@@ -1,0 +1,165 @@
+// GPU placement: the state of the GPU pool and the pure decisions on it (who gets which GPUs).
+// The GpuPoolWorkflow holds one PoolState and applies these functions to it, so the policy is
+// tested here without Temporal. Workflow-safe: no Node APIs, no clocks (callers pass `now`).
+//
+// Policy: first-come first-served with backfill. Requests are scanned oldest first; each is given
+// the GPUs of the fitting host with the fewest free GPUs (best fit keeps large holes for large
+// requests); a request that fits nowhere is skipped, not waited for, so no GPU stays idle while a
+// request that fits it waits (work-conserving). The price: a stream of small requests can delay a
+// large one; sweeps interleave their sizes, and a waiting request is reported by the pool query.
+
+export interface HostRegistration {
+  host_id: string;
+  /** Changes each time the worker process on the host starts: leases of an older one are void. */
+  incarnation: string;
+  gpu_class: string;
+  gpu_ids: string[];
+  task_queue: string;
+  /** Host-loss detection time this host asks for (its activities heartbeat well within it). */
+  heartbeat_timeout_s: number;
+}
+
+export interface HostState extends HostRegistration {
+  status: 'online' | 'offline' | 'lost';
+  since_ms: number;
+}
+
+export interface LeaseRequest {
+  /** Unique per attempt of an experiment: `<workflowId>#<attempt>`. */
+  request_id: string;
+  /** Workflow id of the experiment that waits for the lease. */
+  holder: string;
+  gpu_count: number;
+  gpu_class: string;
+  enqueued_ms: number;
+}
+
+export interface Lease {
+  lease_id: string;
+  request_id: string;
+  holder: string;
+  host_id: string;
+  incarnation: string;
+  task_queue: string;
+  gpu_ids: string[];
+  gpu_class: string;
+  heartbeat_timeout_s: number;
+  granted_ms: number;
+}
+
+export interface PoolState {
+  hosts: Record<string, HostState>;
+  leases: Record<string, Lease>;
+  waiting: LeaseRequest[];
+  next_lease_number: number;
+}
+
+export function emptyPool(): PoolState {
+  return { hosts: {}, leases: {}, waiting: [], next_lease_number: 1 };
+}
+
+function leasesOfHost(state: PoolState, hostId: string): Lease[] {
+  return Object.values(state.leases).filter((lease) => lease.host_id === hostId);
+}
+
+export function freeGpus(state: PoolState, hostId: string): string[] {
+  const host = state.hosts[hostId];
+  if (!host) return [];
+  const used = new Set(leasesOfHost(state, hostId).flatMap((lease) => lease.gpu_ids));
+  return host.gpu_ids.filter((id) => !used.has(id));
+}
+
+function classMatches(requested: string, host: HostState): boolean {
+  return requested === 'any' || requested === host.gpu_class;
+}
+
+/** Removes the leases of a host (all, or those of other incarnations) and returns them. */
+function revokeLeases(state: PoolState, hostId: string, keepIncarnation?: string): Lease[] {
+  const revoked = leasesOfHost(state, hostId).filter((lease) => lease.incarnation !== keepIncarnation);
+  for (const lease of revoked) delete state.leases[lease.lease_id];
+  return revoked;
+}
+
+/**
+ * A worker announced itself. A new incarnation means the previous worker process is gone and has
+ * stopped its servers: its leases are revoked (returned, so holders can be told) and its GPUs free.
+ */
+export function registerHost(state: PoolState, host: HostRegistration, now: number): Lease[] {
+  const revoked = revokeLeases(state, host.host_id, host.incarnation);
+  state.hosts[host.host_id] = { ...host, gpu_ids: [...host.gpu_ids], status: 'online', since_ms: now };
+  return revoked;
+}
+
+/** The host stopped (gracefully) or was found dead: no new leases; its leases are revoked. */
+export function removeHost(state: PoolState, hostId: string, incarnation: string, status: 'offline' | 'lost', now: number): Lease[] {
+  const host = state.hosts[hostId];
+  if (!host || host.incarnation !== incarnation) return [];
+  host.status = status;
+  host.since_ms = now;
+  return revokeLeases(state, hostId);
+}
+
+/** Queues a request; a repeated request id is ignored (signals may be delivered twice). */
+export function enqueue(state: PoolState, request: LeaseRequest): void {
+  const known =
+    state.waiting.some((r) => r.request_id === request.request_id) ||
+    Object.values(state.leases).some((lease) => lease.request_id === request.request_id);
+  if (!known) state.waiting.push(request);
+}
+
+/** Withdraws a request or releases its lease. Idempotent. Returns the released lease, if any. */
+export function release(state: PoolState, requestId: string): Lease | undefined {
+  state.waiting = state.waiting.filter((r) => r.request_id !== requestId);
+  const lease = Object.values(state.leases).find((l) => l.request_id === requestId);
+  if (lease) delete state.leases[lease.lease_id];
+  return lease;
+}
+
+/** Grants every waiting request that fits somewhere now; returns the new leases. */
+export function schedule(state: PoolState, now: number): Lease[] {
+  const granted: Lease[] = [];
+  const stillWaiting: LeaseRequest[] = [];
+  for (const request of state.waiting) {
+    const lease = place(state, request, now);
+    if (lease) granted.push(lease);
+    else stillWaiting.push(request);
+  }
+  state.waiting = stillWaiting;
+  return granted;
+}
+
+function place(state: PoolState, request: LeaseRequest, now: number): Lease | undefined {
+  let best: { host: HostState; free: string[] } | undefined;
+  for (const host of Object.values(state.hosts)) {
+    if (host.status !== 'online' || !classMatches(request.gpu_class, host)) continue;
+    const free = freeGpus(state, host.host_id);
+    if (free.length < request.gpu_count) continue;
+    if (!best || free.length < best.free.length || (free.length === best.free.length && host.host_id < best.host.host_id)) {
+      best = { host, free };
+    }
+  }
+  if (!best) return undefined;
+  const lease: Lease = {
+    lease_id: `${best.host.host_id}#${state.next_lease_number++}`,
+    request_id: request.request_id,
+    holder: request.holder,
+    host_id: best.host.host_id,
+    incarnation: best.host.incarnation,
+    task_queue: best.host.task_queue,
+    gpu_ids: best.free.slice(0, request.gpu_count),
+    gpu_class: best.host.gpu_class,
+    heartbeat_timeout_s: best.host.heartbeat_timeout_s,
+    granted_ms: now,
+  };
+  state.leases[lease.lease_id] = lease;
+  return lease;
+}
+
+/** Why a waiting request has not been placed: for the pool query and the status command. */
+export function whyWaiting(state: PoolState, request: LeaseRequest): string {
+  const candidates = Object.values(state.hosts).filter((h) => h.status === 'online' && classMatches(request.gpu_class, h));
+  if (candidates.length === 0) return `no online host of GPU class '${request.gpu_class}'`;
+  const largest = Math.max(...candidates.map((h) => h.gpu_ids.length));
+  if (largest < request.gpu_count) return `needs ${request.gpu_count} GPUs on one host; the largest online host has ${largest}`;
+  return 'waiting for GPUs to free up';
+}

@@ -1,0 +1,73 @@
+// `kvsweep worker`: runs this host's worker until SIGINT/SIGTERM.
+import { Command, InvalidArgumentError } from 'commander';
+import { Runtime, DefaultLogger } from '@temporalio/worker';
+import { hostname } from 'node:os';
+import { UserError } from '../domain/errors.ts';
+import { isListening, temporalAddress, temporalNamespace } from '../client/temporal.ts';
+import { resolveGpus } from './gpus.ts';
+import { startHostWorker } from './host-worker.ts';
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
+  return n;
+}
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InvalidArgumentError('expected a port number (1-65535)');
+  return n;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command('kvsweep worker')
+    .description('Run the kvsweep worker of this host: its GPUs, and (unless --no-control) the sweep workflows.')
+    .option('--gpus <N|auto>', 'GPUs to offer: a count (simulated devices when nvidia-smi is absent) or auto (nvidia-smi)', 'auto')
+    .option('--gpu-class <name>', 'GPU class this host offers (default: the nvidia-smi product name, or "simulated")')
+    .option('--host-id <id>', 'stable name of this host; its task queue is kvsweep-host/<id>', hostname())
+    .option('--no-control', 'do not run workflows and sweep-level activities here (GPU-only host)')
+    .option('--port-base <port>', 'first port for servers on this host', port, 8000)
+    .option('--port-count <n>', 'ports available from the base', positiveNumber, 1000)
+    .option('--heartbeat-timeout <seconds>', 'host-loss detection time (activities heartbeat well within it)', positiveNumber, 15)
+    .option('--teardown-grace <seconds>', 'SIGTERM-to-SIGKILL grace when stopping a server', positiveNumber, 10)
+    .option('--verbose', "print the Temporal SDK's own log lines")
+    .exitOverride();
+  try {
+    program.parse(argv, { from: 'user' });
+  } catch (error) {
+    return (error as { exitCode?: number }).exitCode ?? 2;
+  }
+  const opts = program.opts<{ gpus: string; gpuClass?: string; hostId: string; control: boolean; portBase: number; portCount: number; heartbeatTimeout: number; teardownGrace: number; verbose?: boolean }>();
+  if (opts.heartbeatTimeout < 2) throw new UserError('--heartbeat-timeout: at least 2 seconds');
+  if (!/^[A-Za-z0-9._-]+$/.test(opts.hostId)) throw new UserError(`--host-id: '${opts.hostId}' may hold only letters, digits, '.', '_' and '-'`);
+  const gpus = await resolveGpus(opts.gpus);
+  const address = temporalAddress();
+  if (!(await isListening(address))) {
+    throw new UserError(`no Temporal server answers at ${address} (TEMPORAL_ADDRESS); start one with \`npx kvsweep server\``);
+  }
+  Runtime.install({ logger: new DefaultLogger(opts.verbose ? 'INFO' : 'WARN') });
+  const log = (line: string) => console.log(`[${new Date().toISOString()}] ${line}`);
+  const worker = await startHostWorker({
+    address,
+    namespace: temporalNamespace(),
+    hostId: opts.hostId,
+    gpuIds: gpus.ids,
+    gpuClass: opts.gpuClass ?? gpus.className ?? 'simulated',
+    control: opts.control,
+    portBase: opts.portBase,
+    portCount: opts.portCount,
+    heartbeatTimeoutS: opts.heartbeatTimeout,
+    teardownGraceMs: opts.teardownGrace * 1000,
+    cwd: process.cwd(),
+    log,
+  });
+  const onSignal = (signal: string) => {
+    log(`${signal}: leaving the pool and stopping`);
+    void worker.stop();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  await worker.done;
+  log('worker stopped');
+  return 0;
+}

@@ -1,0 +1,250 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  TimeoutFailure,
+  condition,
+  defineQuery,
+  defineSignal,
+  getExternalWorkflowHandle,
+  isCancellation,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { createControlActivities } from '../activities/control.ts';
+import type { createHostActivities, ServerHandle } from '../activities/host.ts';
+import type { ExperimentSpec } from '../domain/experiment.ts';
+import { GPU_POOL_WORKFLOW_ID, Queries, SearchAttributes } from '../domain/names.ts';
+import { configurationOf, type AttemptRecord, type ExperimentOutcome, type ExperimentStatus } from '../domain/outcome.ts';
+import type { Lease } from '../domain/placement.ts';
+import { leaseGrantedSignal, leaseRevokedSignal, releaseLeaseSignal, requestLeaseSignal } from './gpu-pool.ts';
+
+export interface ExperimentInput {
+  spec: ExperimentSpec;
+  sweep_id: string;
+  results_dir: string;
+  /** The sweep to tell when this experiment ends (by id, so it reaches the sweep's latest run). */
+  parent_workflow_id?: string;
+  /** Whether kvsweep's search attributes are registered on the namespace. */
+  use_search_attributes?: boolean;
+}
+
+export interface ExperimentFinished {
+  experiment_id: string;
+  status: ExperimentStatus;
+  execution_time_seconds: number;
+}
+export const experimentFinishedSignal = defineSignal<[ExperimentFinished]>('experimentFinished');
+
+export interface ExperimentState {
+  experiment_id: string;
+  phase: string;
+  attempt: number;
+  max_attempts: number;
+  lease: Lease | null;
+  attempts: AttemptRecord[];
+}
+export const experimentStateQuery = defineQuery<ExperimentState>(Queries.experimentState);
+
+type HostActivities = ReturnType<typeof createHostActivities>;
+
+// Control-queue activities only read and write small files; retried until they succeed.
+const control = proxyActivities<ReturnType<typeof createControlActivities>>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+});
+
+/**
+ * Host-bound activities of one lease. H is the host's heartbeat timeout: an activity that a host
+ * does not pick up, or stops heartbeating, within H means the host is lost. Each timeout is the
+ * longest a healthy step can take, so a slow step is never mistaken for a lost host.
+ */
+function hostActivities(lease: Lease, spec: ExperimentSpec): HostActivities {
+  const h = `${lease.heartbeat_timeout_s}s`;
+  const base = { taskQueue: lease.task_queue, scheduleToStartTimeout: h };
+  // Starting is quick and idempotent per attempt (a retry finds the process it started).
+  const start = proxyActivities<HostActivities>({ ...base, startToCloseTimeout: '1 minute', retry: { maximumAttempts: 3, nonRetryableErrorTypes: ['SpawnError'] } });
+  // Waiting and replaying are bound to a server process: a retry could not resume them.
+  const ready = proxyActivities<HostActivities>({ ...base, heartbeatTimeout: h, startToCloseTimeout: `${spec.server.ready_timeout_s + 30}s`, retry: { maximumAttempts: 1 } });
+  const client = proxyActivities<HostActivities>({ ...base, heartbeatTimeout: h, startToCloseTimeout: `${Math.ceil(spec.time_limit * 1.5) + 300}s`, retry: { maximumAttempts: 1 } });
+  // Reading results and stopping processes are idempotent: retried.
+  const after = proxyActivities<HostActivities>({ ...base, startToCloseTimeout: '1 minute', retry: { maximumAttempts: 3 } });
+  return {
+    watchHost: start.watchHost,
+    startServer: start.startServer,
+    awaitServerReady: ready.awaitServerReady,
+    runClient: client.runClient,
+    collectResults: after.collectResults,
+    teardownServer: after.teardownServer,
+  };
+}
+
+/** Why an attempt ended, from the failure that ended it. */
+function classifyFailure(error: unknown, revokedReason: string | undefined): Pick<AttemptRecord, 'result' | 'error' | 'log_tail'> {
+  if (revokedReason !== undefined) return { result: 'host_lost', error: revokedReason, log_tail: [] };
+  const cause = error instanceof ActivityFailure ? error.cause : error;
+  if (cause instanceof TimeoutFailure && (cause.timeoutType === 'SCHEDULE_TO_START' || cause.timeoutType === 'HEARTBEAT')) {
+    // Nobody picked the task up, or the worker stopped heartbeating: the host stopped answering.
+    return { result: 'host_lost', error: `host stopped answering (${cause.message})`, log_tail: [] };
+  }
+  if (cause instanceof ApplicationFailure) {
+    const details = (cause.details?.[0] ?? {}) as { log_tail?: string[] };
+    return { result: 'failed', error: cause.message, log_tail: details.log_tail ?? [] };
+  }
+  return { result: 'failed', error: cause instanceof Error ? cause.message : String(cause), log_tail: [] };
+}
+
+/**
+ * One experiment: lease GPUs from the pool, then on the leased host start the server, await its
+ * readiness, replay the trace, collect the figures, and always tear the server down. A lost host
+ * or a failed attempt is retried on whatever host the pool grants next, up to max_attempts.
+ */
+export async function ExperimentWorkflow(input: ExperimentInput): Promise<ExperimentOutcome> {
+  const { spec, sweep_id, results_dir } = input;
+  const workflowId = workflowInfo().workflowId;
+  const startedMs = Date.now();
+  const attempts: AttemptRecord[] = [];
+  const granted = new Map<string, Lease>();
+  const revoked = new Map<string, string>();
+  let phase = 'checking earlier results';
+  let currentLease: Lease | null = null;
+  let attemptScope: CancellationScope | undefined;
+
+  setHandler(leaseGrantedSignal, (lease) => void granted.set(lease.request_id, lease));
+  setHandler(leaseRevokedSignal, ({ lease_id, reason }) => {
+    revoked.set(lease_id, reason);
+    if (currentLease?.lease_id === lease_id) attemptScope?.cancel();
+  });
+  setHandler(experimentStateQuery, () => ({
+    experiment_id: spec.id,
+    phase,
+    attempt: attempts.length + (currentLease ? 1 : 0),
+    max_attempts: spec.max_attempts,
+    lease: currentLease,
+    attempts,
+  }));
+  const setPhase = (text: string) => {
+    phase = text;
+    setCurrentDetails(`${spec.id}: ${text}`);
+  };
+  const setStatus = (status: string) => {
+    if (input.use_search_attributes) upsertSearchAttributes({ [SearchAttributes.status]: [status] });
+  };
+
+  const finish = async (status: ExperimentStatus, outcome: ExperimentOutcome) => {
+    setStatus(status);
+    if (input.parent_workflow_id) {
+      const finished: ExperimentFinished = { experiment_id: spec.id, status, execution_time_seconds: outcome.execution_time_seconds };
+      await getExternalWorkflowHandle(input.parent_workflow_id).signal(experimentFinishedSignal, finished).catch(() => undefined);
+    }
+    return outcome;
+  };
+
+  // A resumed sweep or a repeated start must never rerun an experiment that already succeeded.
+  const earlier = await control.readExperimentOutcome({ results_dir, experiment_id: spec.id });
+  if (earlier?.status === 'succeeded') return finish('succeeded', earlier);
+
+  let results: Awaited<ReturnType<HostActivities['collectResults']>> | undefined;
+  let cancelled = false;
+  let cancellation: unknown;
+  setStatus('running');
+
+  const requestLease = async (requestId: string) => {
+    const request = { request_id: requestId, holder: workflowId, gpu_count: spec.gpu_count, gpu_class: spec.gpu_class };
+    const pool = getExternalWorkflowHandle(GPU_POOL_WORKFLOW_ID);
+    await pool.signal(requestLeaseSignal, request).catch(async () => {
+      await control.ensureGpuPool();
+      await pool.signal(requestLeaseSignal, request);
+    });
+  };
+  const releaseLease = (requestId: string) =>
+    getExternalWorkflowHandle(GPU_POOL_WORKFLOW_ID).signal(releaseLeaseSignal, { request_id: requestId }).catch(() => undefined);
+
+  for (let attempt = 1; attempt <= spec.max_attempts && !results && !cancelled; attempt++) {
+    const requestId = `${workflowId}#${attempt}`;
+    const attemptStarted = new Date(Date.now()).toISOString();
+    let server: ServerHandle | undefined;
+    let record: Pick<AttemptRecord, 'result' | 'error' | 'log_tail'> = { result: 'succeeded', error: null, log_tail: [] };
+    try {
+      setPhase(`attempt ${attempt}/${spec.max_attempts}: waiting for ${spec.gpu_count} GPU(s) of class ${spec.gpu_class}`);
+      await requestLease(requestId);
+      // Ask again now and then: a pool that was reset would otherwise never hear of us.
+      while (!(await condition(() => granted.has(requestId), '5 minutes'))) await requestLease(requestId);
+      const lease = granted.get(requestId)!;
+      currentLease = lease;
+      const host = hostActivities(lease, spec);
+      attemptScope = new CancellationScope();
+      if (revoked.has(lease.lease_id)) attemptScope.cancel();
+      await attemptScope.run(async () => {
+        const where = `on ${lease.host_id} GPUs ${lease.gpu_ids.join(',')}`;
+        setPhase(`attempt ${attempt}: starting server ${where}`);
+        server = await host.startServer({ spec, sweep_id, results_dir, attempt, gpu_ids: lease.gpu_ids });
+        setPhase(`attempt ${attempt}: awaiting readiness of ${server.base_url} ${where}`);
+        await host.awaitServerReady({ server, ready_pattern: spec.server.ready_pattern, ready_timeout_s: spec.server.ready_timeout_s, health_path: spec.server.health_path });
+        setPhase(`attempt ${attempt}: replaying ${spec.dataset.name} at rate ${spec.request_rate} ${where}`);
+        await host.runClient({ spec, server });
+        setPhase(`attempt ${attempt}: collecting results`);
+        results = await host.collectResults({ spec, server });
+      });
+    } catch (error) {
+      const revokedReason = currentLease ? revoked.get(currentLease.lease_id) : undefined;
+      if (isCancellation(error) && revokedReason === undefined) {
+        cancelled = true;
+        cancellation = error;
+        record = { result: 'cancelled', error: 'cancelled', log_tail: [] };
+      } else {
+        record = classifyFailure(error, revokedReason);
+      }
+    } finally {
+      const lease = currentLease;
+      await CancellationScope.nonCancellable(async () => {
+        if (server && lease && record.result !== 'host_lost') {
+          setPhase(`attempt ${attempt}: tearing down`);
+          const { teardownServer } = hostActivities(lease, spec);
+          await teardownServer({ server }).catch((error: unknown) => {
+            if (record.result === 'succeeded') record = classifyFailure(error, undefined);
+          });
+        }
+        await releaseLease(requestId);
+      });
+      if (record.result !== 'succeeded') results = undefined;
+      attempts.push({
+        attempt,
+        host_id: lease?.host_id ?? null,
+        gpu_ids: lease?.gpu_ids ?? [],
+        port: server?.port ?? null,
+        started_at: attemptStarted,
+        ended_at: new Date(Date.now()).toISOString(),
+        ...record,
+        files: server?.result_dir ?? null,
+      });
+      currentLease = null;
+    }
+  }
+
+  const status: ExperimentStatus = results ? 'succeeded' : cancelled ? 'cancelled' : 'failed';
+  const last = attempts[attempts.length - 1];
+  const outcome: ExperimentOutcome = {
+    experiment_id: spec.id,
+    sweep_id,
+    timestamp: new Date(startedMs).toISOString(),
+    status,
+    execution_success: status === 'succeeded',
+    execution_time_seconds: Math.round((Date.now() - startedMs) / 10) / 100,
+    configuration: configurationOf(spec),
+    benchmark_results: results?.benchmark_results ?? {},
+    cache_statistics: results?.cache_statistics ?? {},
+    attempts,
+    error: status === 'succeeded' ? null : (last?.error ?? 'no attempt ran'),
+    results_path: `${results_dir}/${spec.id}`,
+  };
+  setPhase(status);
+  await CancellationScope.nonCancellable(() => control.recordExperimentOutcome({ results_dir, outcome }));
+  await CancellationScope.nonCancellable(() => finish(status, outcome));
+  // Rethrowing the cancellation shows the experiment as Canceled in the Web UI.
+  if (cancelled) throw cancellation;
+  return outcome;
+}

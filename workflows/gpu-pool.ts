@@ -1,0 +1,152 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  getExternalWorkflowHandle,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { createHostActivities } from '../activities/host.ts';
+import { Queries, Signals } from '../domain/names.ts';
+import {
+  emptyPool,
+  enqueue,
+  freeGpus,
+  registerHost,
+  release,
+  removeHost,
+  schedule,
+  whyWaiting,
+  type HostRegistration,
+  type HostState,
+  type Lease,
+  type LeaseRequest,
+  type PoolState,
+} from '../domain/placement.ts';
+
+export const registerHostSignal = defineSignal<[HostRegistration]>(Signals.registerHost);
+export const unregisterHostSignal = defineSignal<[{ host_id: string; incarnation: string }]>(Signals.unregisterHost);
+export const requestLeaseSignal = defineSignal<[Omit<LeaseRequest, 'enqueued_ms'>]>(Signals.requestLease);
+export const releaseLeaseSignal = defineSignal<[{ request_id: string }]>(Signals.releaseLease);
+/** Sent by the pool to an experiment. */
+export const leaseGrantedSignal = defineSignal<[Lease]>(Signals.leaseGranted);
+export const leaseRevokedSignal = defineSignal<[{ lease_id: string; reason: string }]>(Signals.leaseRevoked);
+
+export interface PoolSnapshot {
+  hosts: Array<HostState & { free_gpu_ids: string[] }>;
+  leases: Lease[];
+  waiting: Array<LeaseRequest & { reason: string }>;
+}
+export const poolQuery = defineQuery<PoolSnapshot>(Queries.pool);
+
+/** Continue-as-new well before Temporal's 10,240-event warning: the state is small to carry. */
+const HISTORY_EVENTS_BEFORE_CONTINUE = 4_000;
+
+/**
+ * The GPU pool of a Temporal namespace: hosts register their GPUs, experiments of every sweep ask
+ * for leases, and the pool grants them (domain/placement.ts) so that no GPU is booked twice and
+ * none idles while a request that fits it waits. A watcher activity on each host's own queue
+ * heartbeats while the host's worker lives; when it times out the host is lost, its leases are
+ * revoked and their experiments move elsewhere. Runs forever, continuing as new to bound history.
+ */
+export async function GpuPoolWorkflow(input: { state?: PoolState } = {}): Promise<void> {
+  const state = input.state ?? emptyPool();
+  const watching = new Map<string, string>(); // host id -> incarnation under watch in this run
+  let dirty = true;
+  const outbox: Array<() => Promise<void>> = [];
+
+  const revokeAll = (leases: Lease[], reason: string) => {
+    for (const lease of leases) {
+      outbox.push(() => notify(lease.holder, () => getExternalWorkflowHandle(lease.holder).signal(leaseRevokedSignal, { lease_id: lease.lease_id, reason })));
+    }
+  };
+
+  const watch = (host: HostState) => {
+    if (host.status !== 'online' || watching.get(host.host_id) === host.incarnation) return;
+    watching.set(host.host_id, host.incarnation);
+    const timeout = `${host.heartbeat_timeout_s}s`;
+    const { watchHost } = proxyActivities<ReturnType<typeof createHostActivities>>({
+      taskQueue: host.task_queue,
+      // A host is lost when its worker stops heartbeating, or never picks the watcher up.
+      heartbeatTimeout: timeout,
+      scheduleToStartTimeout: timeout,
+      startToCloseTimeout: '3650 days',
+      retry: { maximumAttempts: 1 },
+    });
+    watchHost({ host_id: host.host_id, incarnation: host.incarnation }).then(
+      () => revokeAll(removeHost(state, host.host_id, host.incarnation, 'offline', Date.now()), `host ${host.host_id} went offline`),
+      (error: unknown) => {
+        const cause = error instanceof ActivityFailure ? error.cause : undefined;
+        if (cause instanceof ApplicationFailure && cause.type === 'StaleIncarnation') return;
+        const why = cause?.message ?? String(error);
+        revokeAll(removeHost(state, host.host_id, host.incarnation, 'lost', Date.now()), `host ${host.host_id} lost: ${why}`);
+      },
+    ).finally(() => {
+      if (watching.get(host.host_id) === host.incarnation) watching.delete(host.host_id);
+      dirty = true;
+    });
+  };
+
+  // Tells a holder about its lease; a holder that is gone gets its lease released instead.
+  const notify = async (holder: string, send: () => Promise<void>) => {
+    try {
+      await send();
+    } catch {
+      for (const lease of Object.values(state.leases)) if (lease.holder === holder) release(state, lease.request_id);
+      state.waiting = state.waiting.filter((r) => r.holder !== holder);
+      dirty = true;
+    }
+  };
+
+  setHandler(registerHostSignal, (host) => {
+    revokeAll(registerHost(state, host, Date.now()), `host ${host.host_id} restarted`);
+    dirty = true;
+  });
+  setHandler(unregisterHostSignal, ({ host_id, incarnation }) => {
+    revokeAll(removeHost(state, host_id, incarnation, 'offline', Date.now()), `host ${host_id} went offline`);
+    dirty = true;
+  });
+  setHandler(requestLeaseSignal, (request) => {
+    enqueue(state, { ...request, enqueued_ms: Date.now() });
+    // A repeated request whose lease exists is answered again: the first answer may be lost
+    // if the holder's previous run ended.
+    const lease = Object.values(state.leases).find((l) => l.request_id === request.request_id);
+    if (lease) outbox.push(() => notify(lease.holder, () => getExternalWorkflowHandle(lease.holder).signal(leaseGrantedSignal, lease)));
+    dirty = true;
+  });
+  setHandler(releaseLeaseSignal, ({ request_id }) => {
+    release(state, request_id);
+    dirty = true;
+  });
+  setHandler(poolQuery, () => ({
+    hosts: Object.values(state.hosts).map((h) => ({ ...h, free_gpu_ids: freeGpus(state, h.host_id) })),
+    leases: Object.values(state.leases),
+    waiting: state.waiting.map((r) => ({ ...r, reason: whyWaiting(state, r) })),
+  }));
+
+  for (;;) {
+    await condition(() => dirty || outbox.length > 0);
+    dirty = false;
+    for (const host of Object.values(state.hosts)) watch(host);
+    for (const lease of schedule(state, Date.now())) {
+      outbox.push(() => notify(lease.holder, () => getExternalWorkflowHandle(lease.holder).signal(leaseGrantedSignal, lease)));
+    }
+    const sends = outbox.splice(0).map((send) => send());
+    await Promise.all(sends);
+    const online = Object.values(state.hosts).filter((h) => h.status === 'online');
+    setCurrentDetails(
+      `${online.length} hosts online, ${online.reduce((n, h) => n + freeGpus(state, h.host_id).length, 0)} GPUs free, ` +
+        `${Object.keys(state.leases).length} leases, ${state.waiting.length} waiting`,
+    );
+    if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > HISTORY_EVENTS_BEFORE_CONTINUE) {
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof GpuPoolWorkflow>({ state });
+    }
+  }
+}

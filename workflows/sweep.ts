@@ -1,0 +1,253 @@
+import {
+  CancellationScope,
+  ParentClosePolicy,
+  WorkflowIdReusePolicy,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  defineQuery,
+  getExternalWorkflowHandle,
+  isCancellation,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  startChild,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { createControlActivities } from '../activities/control.ts';
+import { expandSweep } from '../domain/config/expand.ts';
+import type { ResolvedSweep } from '../domain/config/resolved.ts';
+import type { ExperimentSpec } from '../domain/experiment.ts';
+import { CONTROL_TASK_QUEUE, Queries, SearchAttributes, experimentWorkflowId } from '../domain/names.ts';
+import type { ExperimentStatus, SweepCounts } from '../domain/outcome.ts';
+import { ExperimentWorkflow, experimentFinishedSignal } from './experiment.ts';
+
+/** How a sweep is given: a YAML path on the workers' file system, a config object, or resolved. */
+export interface SweepInput {
+  yaml_path?: string;
+  config?: unknown;
+  resolved?: ResolvedSweep;
+  /** Environment name (like `--env`); the config's or the default when absent. */
+  env?: string;
+  /** Defaults to `<log_base_dir>/<tag>_<date the sweep started>`. */
+  results_dir?: string;
+  /** Experiments running or waiting for GPUs at once (children in flight). */
+  max_parallel?: number;
+  use_search_attributes?: boolean;
+  /** Carried across continue-as-new; not for users. */
+  carried?: CarriedState;
+}
+
+interface CarriedState {
+  resolved: ResolvedSweep;
+  results_dir: string;
+  started_ms: number;
+  finished: Record<string, { status: ExperimentStatus; seconds: number }>;
+  running: string[];
+}
+
+export interface SweepProgress {
+  sweep_id: string;
+  tag: string;
+  results_dir: string;
+  started_at: string;
+  total: number;
+  succeeded: number;
+  failed: number;
+  cancelled: number;
+  running: number;
+  waiting: number;
+  skipped_already_done: number;
+  running_ids: string[];
+  eta_seconds: number | null;
+  phase: 'resolving' | 'running' | 'summarising' | 'done' | 'cancelling';
+}
+export const progressQuery = defineQuery<SweepProgress>(Queries.progress);
+
+export interface SweepResult {
+  sweep_id: string;
+  results_dir: string;
+  summary_path: string;
+  report_path: string | null;
+  counts: SweepCounts;
+}
+
+const DEFAULT_MAX_PARALLEL = 200;
+const HISTORY_EVENTS_BEFORE_CONTINUE = 8_000;
+/** At most one summary write per interval while experiments finish: each write is an activity. */
+const SUMMARY_INTERVAL_MS = 15_000;
+const SUMMARY_INTERVAL = '15 seconds';
+
+const control = proxyActivities<ReturnType<typeof createControlActivities>>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: ['ConfigError'] },
+});
+
+function todayOf(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+/**
+ * A sweep: expands one config into experiments and runs each as a child ExperimentWorkflow, at
+ * most max_parallel in flight. Children are abandoned on close and report back by signal, so the
+ * sweep can continue as new (bounding its history) and a resumed sweep with the same id hears
+ * from children that an earlier run started. Experiments whose outcome on disk says they
+ * succeeded are never started again: the results folder is the record.
+ */
+export async function SweepWorkflow(input: SweepInput): Promise<SweepResult> {
+  const info = workflowInfo();
+  const sweepId = info.workflowId;
+  const carried = input.carried;
+  let phase: SweepProgress['phase'] = 'resolving';
+  const finished = new Map(Object.entries(carried?.finished ?? {}));
+  const running = new Set(carried?.running ?? []);
+  let skipped = 0;
+  let specs: ExperimentSpec[] = [];
+  let resultsDir = carried?.results_dir ?? input.results_dir ?? '';
+  let tag = '';
+  const startedMs = carried?.started_ms ?? Date.now();
+
+  const counts = (): SweepProgress => {
+    const of = (s: ExperimentStatus) => [...finished.values()].filter((f) => f.status === s).length;
+    const done = finished.size - skipped;
+    const remaining = specs.length - finished.size;
+    const elapsed = (Date.now() - startedMs) / 1000;
+    return {
+      sweep_id: sweepId,
+      tag,
+      results_dir: resultsDir,
+      started_at: new Date(startedMs).toISOString(),
+      total: specs.length,
+      succeeded: of('succeeded'),
+      failed: of('failed'),
+      cancelled: of('cancelled'),
+      running: running.size,
+      waiting: remaining - running.size,
+      skipped_already_done: skipped,
+      running_ids: [...running].slice(0, 50),
+      eta_seconds: done > 0 && remaining > 0 ? Math.round((elapsed / done) * remaining) : null,
+      phase,
+    };
+  };
+  setHandler(progressQuery, counts);
+  let summaryDirty = false;
+  setHandler(experimentFinishedSignal, ({ experiment_id, status, execution_time_seconds }) => {
+    running.delete(experiment_id);
+    finished.set(experiment_id, { status, seconds: execution_time_seconds });
+    summaryDirty = true;
+  });
+
+  const resolved =
+    carried?.resolved ??
+    input.resolved ??
+    (await control.resolveSweepConfig({ yaml_path: input.yaml_path, config: input.config, env: input.env }));
+  tag = resolved.tag;
+  specs = expandSweep(resolved);
+  if (!resultsDir) resultsDir = `${resolved.log_base_dir}/${resolved.tag}_${todayOf(startedMs)}`;
+
+  if (!carried) {
+    const { completed_ids } = await control.prepareSweepResults({
+      results_dir: resultsDir,
+      sweep_id: sweepId,
+      resolved,
+      experiment_ids: specs.map((s) => s.id),
+    });
+    for (const id of completed_ids) finished.set(id, { status: 'succeeded', seconds: 0 });
+    skipped = completed_ids.length;
+  }
+  phase = 'running';
+  const maxParallel = input.max_parallel ?? DEFAULT_MAX_PARALLEL;
+
+  const startExperiment = async (spec: ExperimentSpec) => {
+    running.add(spec.id);
+    try {
+      const child = await startChild(ExperimentWorkflow, {
+        workflowId: experimentWorkflowId(sweepId, spec.id),
+        taskQueue: CONTROL_TASK_QUEUE,
+        args: [{ spec, sweep_id: sweepId, results_dir: resultsDir, parent_workflow_id: sweepId, use_search_attributes: input.use_search_attributes }],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+        staticSummary: `${spec.model} · ${spec.dataset.name} · ${spec.cache_size_gb} GB · rate ${spec.request_rate} · ${spec.eviction_strategy}`,
+        ...(input.use_search_attributes ? { searchAttributes: searchAttributesOf(spec, sweepId, resolved.tag) } : {}),
+      });
+      // A child that ends without reporting (terminated by hand, or failed in its own code)
+      // must not leave the sweep waiting for it forever.
+      child.result().catch(() => {
+        if (!running.delete(spec.id)) return;
+        finished.set(spec.id, { status: 'failed', seconds: 0 });
+        summaryDirty = true;
+      });
+    } catch (error) {
+      // Already running: an earlier run of this sweep started it; it will report here by signal.
+      if ((error as Error).name !== 'WorkflowExecutionAlreadyStartedError') throw error;
+    }
+  };
+
+  const cancelRunning = async () => {
+    phase = 'cancelling';
+    await CancellationScope.nonCancellable(async () => {
+      await Promise.all([...running].map((id) => getExternalWorkflowHandle(experimentWorkflowId(sweepId, id)).cancel().catch(() => undefined)));
+      // Each child tears its server down, records its outcome and reports; wait a bounded time.
+      await condition(() => running.size === 0, '2 minutes');
+      await control.writeSweepSummary({ results_dir: resultsDir, sweep_id: sweepId, experiment_ids: specs.map((s) => s.id) });
+    });
+  };
+
+  let lastSummaryMs = Date.now();
+  try {
+    for (;;) {
+      const startable = specs.filter((s) => !finished.has(s.id) && !running.has(s.id));
+      if (startable.length > 0 && running.size < maxParallel) {
+        // Start a window's worth at once: each start is a round trip to the server.
+        await Promise.all(startable.slice(0, maxParallel - running.size).map(startExperiment));
+        continue;
+      }
+      if (startable.length === 0 && running.size === 0) break;
+      setCurrentDetails(describe(counts()));
+      const canStartMore = () => running.size < maxParallel && specs.length - finished.size - running.size > 0;
+      const wake = () => running.size === 0 || canStartMore();
+      // Wait for a free slot in the window; with unsaved outcomes, also for the summary interval.
+      if (summaryDirty) await condition(wake, SUMMARY_INTERVAL);
+      else await condition(() => wake() || summaryDirty);
+      if (summaryDirty && Date.now() - lastSummaryMs >= SUMMARY_INTERVAL_MS) {
+        summaryDirty = false;
+        lastSummaryMs = Date.now();
+        await control.writeSweepSummary({ results_dir: resultsDir, sweep_id: sweepId, experiment_ids: specs.map((s) => s.id) });
+      }
+      if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > HISTORY_EVENTS_BEFORE_CONTINUE) {
+        await condition(allHandlersFinished);
+        await continueAsNew<typeof SweepWorkflow>({
+          ...input,
+          resolved: undefined,
+          carried: { resolved, results_dir: resultsDir, started_ms: startedMs, finished: Object.fromEntries(finished), running: [...running] },
+        });
+      }
+    }
+  } catch (error) {
+    if (isCancellation(error)) await cancelRunning();
+    throw error;
+  }
+
+  phase = 'summarising';
+  const summary = await control.writeSweepSummary({ results_dir: resultsDir, sweep_id: sweepId, experiment_ids: specs.map((s) => s.id) });
+  phase = 'done';
+  setCurrentDetails(describe(counts()));
+  return { sweep_id: sweepId, results_dir: resultsDir, summary_path: summary.summary_path, report_path: null, counts: summary.counts };
+}
+
+function describe(p: SweepProgress): string {
+  return `${p.succeeded + p.failed + p.cancelled}/${p.total} done (${p.succeeded} ok, ${p.failed} failed), ${p.running} running; results in ${p.results_dir}`;
+}
+
+function searchAttributesOf(spec: ExperimentSpec, sweepId: string, tag: string) {
+  return {
+    [SearchAttributes.tag]: [tag],
+    [SearchAttributes.sweepId]: [sweepId],
+    [SearchAttributes.model]: [spec.model],
+    [SearchAttributes.dataset]: [spec.dataset.name],
+    [SearchAttributes.cacheSizeGb]: [spec.cache_size_gb],
+    [SearchAttributes.requestRate]: [spec.request_rate],
+    [SearchAttributes.evictionStrategy]: [spec.eviction_strategy],
+    [SearchAttributes.status]: ['pending'],
+  };
+}
