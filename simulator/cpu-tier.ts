@@ -1,0 +1,187 @@
+// The LMCache CPU tier: KV chunks of LMCACHE_CHUNK_SIZE tokens in host memory, keyed by the prefix
+// hash chain at chunk granularity, so a lookup finds the longest stored prefix. Only full chunks are
+// stored. When the tier is full a store evicts by policy:
+// - `lru`: LMCache's LocalCPUBackend order, least recently stored or retrieved chunk first. A
+//   retrieval touches a prefix's chunks first to last, so a sequence's FIRST chunk is the oldest
+//   and goes first, which makes the rest of that prefix unreachable.
+// - `conversation_aware`: the chunks of the conversation (the request's `user`) with the lowest
+//   score go first, deepest chunk first; see conversationScore below and docs/simulator.md.
+
+export interface ConversationEvictionConfig {
+  /** Seconds: how fast a conversation's score decays once it has been idle past the interval. */
+  reference_recency: number;
+  /** Seconds: the expected gap between two turns; idle for less, a conversation keeps its score. */
+  reference_time_interval: number;
+  /** Weight of each earlier turn of a conversation: score base = 1 + score_factor x (turns - 1). */
+  score_factor: number;
+}
+
+export const DEFAULT_CONVERSATION_EVICTION: ConversationEvictionConfig = {
+  reference_recency: 300,
+  reference_time_interval: 60,
+  score_factor: 1,
+};
+
+export type EvictionPolicy = { kind: 'lru' } | { kind: 'conversation_aware'; config: ConversationEvictionConfig };
+
+/** How likely a conversation is to come back: more turns and a recent turn score higher. */
+export function conversationScore(turns: number, idleSeconds: number, c: ConversationEvictionConfig): number {
+  const base = 1 + c.score_factor * Math.max(0, turns - 1);
+  const overdue = idleSeconds - c.reference_time_interval;
+  if (overdue <= 0) return base;
+  return c.reference_recency > 0 ? base * Math.exp(-overdue / c.reference_recency) : 0;
+}
+
+interface Chunk {
+  owner: Conversation;
+}
+
+interface Conversation {
+  id: string;
+  turns: number;
+  lastReference: number; // seconds, simulated clock
+  chunks: number[]; // keys in store order; stale entries (moved or evicted) are skipped
+}
+
+export interface CpuTierCounters {
+  lookupTokens: number;
+  lookupHitTokens: number;
+  requestedTokens: number;
+  hitTokens: number;
+  storedTokens: number;
+  evictedChunks: number;
+}
+
+export class CpuTier {
+  private readonly chunks = new Map<number, Chunk>(); // insertion order = LRU order
+  private readonly conversations = new Map<string, Conversation>();
+  private readonly holders = new Set<Conversation>(); // conversations owning at least one chunk
+  readonly counters: CpuTierCounters = { lookupTokens: 0, lookupHitTokens: 0, requestedTokens: 0, hitTokens: 0, storedTokens: 0, evictedChunks: 0 };
+
+  constructor(
+    readonly capacityChunks: number,
+    readonly chunkSize: number,
+    readonly chunkBytes: number,
+    readonly policy: EvictionPolicy,
+  ) {}
+
+  get numChunks(): number {
+    return this.chunks.size;
+  }
+
+  usageBytes(): number {
+    return this.chunks.size * this.chunkBytes;
+  }
+
+  /** A new request of conversation `id` at simulated time `now` (seconds): one more turn. */
+  beginRequest(id: string, now: number): void {
+    const c = this.conversation(id);
+    c.turns++;
+    c.lastReference = now;
+  }
+
+  /** Tokens of the longest stored prefix among `chunkHashes` (a lookup: nothing changes). */
+  peek(chunkHashes: readonly number[]): number {
+    let n = 0;
+    while (n < chunkHashes.length && this.chunks.has(chunkHashes[n]!)) n++;
+    return n * this.chunkSize;
+  }
+
+  /**
+   * A retrieval of the stored prefix of `chunkHashes`, up to `maxTokens`: LRU touches the hit
+   * chunks, first to last; conversation-aware makes conversation `id` their owner.
+   */
+  retrieve(id: string, chunkHashes: readonly number[], maxTokens: number): void {
+    const lru = this.policy.kind === 'lru';
+    const owner = lru ? undefined : this.conversation(id);
+    const limit = Math.min(chunkHashes.length, Math.ceil(maxTokens / this.chunkSize));
+    for (let n = 0; n < limit; n++) {
+      const key = chunkHashes[n]!;
+      const chunk = this.chunks.get(key);
+      if (!chunk) break;
+      if (lru) {
+        this.chunks.delete(key);
+        this.chunks.set(key, chunk);
+      } else if (chunk.owner !== owner) {
+        const previous = chunk.owner;
+        chunk.owner = owner!;
+        owner!.chunks.push(key);
+        this.holders.add(owner!);
+        this.disown(previous);
+      }
+    }
+  }
+
+  /** Stores chunks [from, to) of `chunkHashes`, evicting as the policy says. */
+  store(id: string, chunkHashes: readonly number[], from: number, to: number, now: number): void {
+    if (this.capacityChunks === 0) return;
+    const owner = this.conversation(id);
+    for (let i = from; i < to; i++) {
+      const key = chunkHashes[i]!;
+      if (this.chunks.has(key)) continue;
+      if (this.chunks.size >= this.capacityChunks && !this.evictOne(owner, now)) return;
+      this.chunks.set(key, { owner });
+      owner.chunks.push(key);
+      this.holders.add(owner);
+      this.counters.storedTokens += this.chunkSize;
+    }
+  }
+
+  /** Drops every chunk (counters are kept: they are cumulative). */
+  reset(): void {
+    this.chunks.clear();
+    this.holders.clear();
+    for (const c of this.conversations.values()) c.chunks = [];
+  }
+
+  private conversation(id: string): Conversation {
+    let c = this.conversations.get(id);
+    if (!c) {
+      c = { id, turns: 0, lastReference: 0, chunks: [] };
+      this.conversations.set(id, c);
+    }
+    return c;
+  }
+
+  private disown(c: Conversation): void {
+    // Stale keys stay in c.chunks; drop c from holders once none of its keys is its own.
+    if (!c.chunks.some((k) => this.chunks.get(k)?.owner === c)) {
+      c.chunks = [];
+      this.holders.delete(c);
+    }
+  }
+
+  /** Evicts one chunk; false when the policy would rather not store (conversation-aware bypass). */
+  private evictOne(storing: Conversation, now: number): boolean {
+    if (this.policy.kind === 'lru') {
+      const oldest = this.chunks.keys().next();
+      if (oldest.done) return false;
+      this.chunks.delete(oldest.value);
+      this.counters.evictedChunks++;
+      return true;
+    }
+    const config = this.policy.config;
+    for (;;) {
+      let victim: Conversation | undefined;
+      let victimScore = Infinity;
+      for (const c of this.holders) {
+        const s = conversationScore(c.turns, now - c.lastReference, config);
+        if (s < victimScore || (s === victimScore && victim !== undefined && c.lastReference < victim.lastReference)) {
+          victim = c;
+          victimScore = s;
+        }
+      }
+      // The storing conversation scoring lowest: storing would only evict its own chunks.
+      if (!victim || victim === storing) return false;
+      while (victim.chunks.length > 0) {
+        const key: number = victim.chunks.pop()!;
+        if (this.chunks.get(key)?.owner !== victim) continue;
+        this.chunks.delete(key);
+        this.counters.evictedChunks++;
+        if (victim.chunks.length === 0) this.holders.delete(victim);
+        return true;
+      }
+      this.holders.delete(victim);
+    }
+  }
+}

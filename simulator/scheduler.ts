@@ -1,0 +1,292 @@
+// The KV side of vLLM V1's scheduler, without timers: admission with prefix-cache and LMCache
+// lookups, block allocation, preemption when blocks run out, caching of computed blocks, LMCache
+// stores, and token sampling. Drivers (engine.ts) decide when things happen; this decides what.
+import { extendChain } from './hashing.ts';
+import { GpuBlockPool } from './gpu-pool.ts';
+import type { CpuTier } from './cpu-tier.ts';
+import { isPunctuation, replyPiece } from './reply.ts';
+import { Deque, type SimRequest } from './request.ts';
+import { EngineStats } from './stats.ts';
+import type { StepWork } from './timing.ts';
+
+export interface SchedulerConfig {
+  blockSize: number;
+  maxNumSeqs: number;
+  maxNumBatchedTokens: number;
+  prefixCaching: boolean;
+  /** LMCACHE_SAVE_DECODE_CACHE: also store chunks holding generated tokens. */
+  saveDecodeCache: boolean;
+  seed: number;
+}
+
+export interface PlanEntry {
+  req: SimRequest;
+  epoch: number;
+  numNew: number;
+}
+
+export interface StepPlan extends StepWork {
+  entries: PlanEntry[];
+}
+
+export class Scheduler {
+  readonly waiting = new Deque<SimRequest>();
+  readonly running: SimRequest[] = [];
+  readonly stats = new EngineStats();
+  /** Requests with new output (or a new state) since the driver last flushed. */
+  readonly dirty: SimRequest[] = [];
+
+  constructor(
+    readonly config: SchedulerConfig,
+    readonly pool: GpuBlockPool,
+    readonly cpu: CpuTier | undefined,
+  ) {}
+
+  hasWork(): boolean {
+    return this.running.length > 0 || this.waiting.length > 0;
+  }
+
+  add(req: SimRequest): void {
+    extendChain(req.blockHashes, req.tokens, this.config.blockSize);
+    this.waiting.push(req);
+  }
+
+  /** A client went away: its blocks are released at once. */
+  abort(req: SimRequest, now: number): void {
+    if (req.state === 'waiting') this.waiting.remove(req);
+    else if (req.state === 'running') this.removeRunning(req);
+    else return;
+    req.state = 'aborted';
+    req.epoch++;
+    req.finishReason = 'abort';
+    this.stats.finished.abort++;
+    this.stats.e2e.observe(now - req.arrivedAt);
+  }
+
+  /**
+   * One step of vLLM V1's scheduler: running requests first (a decode token each, or the next
+   * prefill chunk), preempting the newest running request when blocks run out; then waiting
+   * requests in arrival order while the token budget, max_num_seqs and free blocks allow (none in
+   * a step that preempted). `budget` is the step's token budget (Infinity: whole prompts at once).
+   */
+  schedule(now: number, simNow: number, budget = this.config.maxNumBatchedTokens): StepPlan {
+    const plan: StepPlan = { entries: [], newTokens: 0, contextTokens: 0, attentionPairs: 0, loadedTokens: 0 };
+    let preempted = false;
+    for (let i = 0; i < this.running.length && budget > 0; i++) {
+      const req = this.running[i]!;
+      const numNew = Math.min(req.tokens.length - req.numComputed, budget);
+      if (numNew <= 0) continue;
+      let self = false;
+      while (!this.allocateSlots(req, req.numComputed + numNew)) {
+        const victim = this.running[this.running.length - 1]!;
+        this.preempt(victim);
+        preempted = true;
+        if (victim === req) {
+          self = true;
+          break;
+        }
+      }
+      if (self) break;
+      this.addToPlan(plan, req, numNew, 0);
+      budget -= numNew;
+    }
+    while (!preempted && budget > 0 && this.running.length < this.config.maxNumSeqs) {
+      const req = this.waiting.peek();
+      if (!req || !this.admit(req, budget, plan, now, simNow)) break;
+      budget -= plan.entries[plan.entries.length - 1]!.numNew;
+    }
+    return plan;
+  }
+
+  /** Applies a finished step: tokens computed, blocks cached, chunks stored, tokens sampled. */
+  complete(plan: StepPlan, now: number, simNow: number): void {
+    for (const e of plan.entries) {
+      const req = e.req;
+      if (req.state !== 'running' || req.epoch !== e.epoch) continue;
+      req.numComputed += e.numNew;
+      this.storeChunks(req, simNow);
+      if (req.numComputed === req.tokens.length) this.sample(req, now);
+    }
+  }
+
+  /**
+   * Fixed-timing driver: admits waiting requests in arrival order, whole prompts at once, while
+   * max_num_seqs and free blocks allow. Returns those admitted.
+   */
+  admitWaiting(now: number, simNow: number): SimRequest[] {
+    const plan: StepPlan = { entries: [], newTokens: 0, contextTokens: 0, attentionPairs: 0, loadedTokens: 0 };
+    while (this.running.length < this.config.maxNumSeqs) {
+      const req = this.waiting.peek();
+      if (!req || !this.admit(req, Infinity, plan, now, simNow)) break;
+    }
+    return plan.entries.map((e) => e.req);
+  }
+
+  /** Fixed-timing driver: the request computed everything it had; sample its next token. */
+  completeAll(req: SimRequest, now: number, simNow: number): void {
+    req.numComputed = req.tokens.length;
+    this.cacheFullBlocks(req, req.numComputed);
+    this.storeChunks(req, simNow);
+    this.sample(req, now);
+  }
+
+  /**
+   * Fixed-timing driver: blocks for the request's next token, preempting the newest running
+   * requests as needed. Returns the preempted ones (the request itself may be among them).
+   */
+  reserveNext(req: SimRequest): SimRequest[] {
+    const victims: SimRequest[] = [];
+    while (!this.allocateSlots(req, req.tokens.length)) {
+      const victim = this.running[this.running.length - 1]!;
+      this.preempt(victim);
+      victims.push(victim);
+      if (victim === req) break;
+    }
+    return victims;
+  }
+
+  /** vLLM's reset_prefix_cache (GPU tier only); false while any block is held. */
+  resetPrefixCache(): boolean {
+    return this.pool.reset();
+  }
+
+  private addToPlan(plan: StepPlan, req: SimRequest, numNew: number, loaded: number): void {
+    plan.entries.push({ req, epoch: req.epoch, numNew });
+    plan.newTokens += numNew;
+    plan.contextTokens += req.numComputed + numNew;
+    plan.attentionPairs += numNew * (req.numComputed + (numNew + 1) / 2);
+    plan.loadedTokens += loaded;
+  }
+
+  /** Admits the head of the waiting queue if its first chunk's blocks can be had. */
+  private admit(req: SimRequest, budget: number, plan: StepPlan, now: number, simNow: number): boolean {
+    const B = this.config.blockSize;
+    const numTokens = req.tokens.length;
+    // At least one token is always computed (vLLM): hits stop short of the last token.
+    const hitBlocks = this.config.prefixCaching ? this.pool.longestPrefix(req.blockHashes, Math.floor((numTokens - 1) / B)) : [];
+    const gpuHit = hitBlocks.length * B;
+    let external = 0;
+    let cpuHit = 0;
+    if (this.cpu) {
+      extendChain(req.chunkHashes, req.tokens, this.cpu.chunkSize);
+      cpuHit = Math.min(this.cpu.peek(req.chunkHashes), numTokens - 1);
+      external = Math.max(0, cpuHit - gpuHit);
+    }
+    const computed = gpuHit + external;
+    const numNew = Math.min(numTokens - computed, budget);
+    const newBlocks = Math.ceil((computed + numNew) / B) - hitBlocks.length;
+    if (newBlocks + this.pool.countFree(hitBlocks) > this.pool.numFree) return false;
+
+    this.waiting.shift();
+    this.pool.touch(hitBlocks);
+    req.blocks = hitBlocks;
+    this.pool.allocate(newBlocks, req.blocks);
+    req.numCachedBlocks = hitBlocks.length;
+    req.numComputed = computed;
+    req.state = 'running';
+    this.running.push(req);
+    if (this.cpu) {
+      if (!req.admittedOnce) this.cpu.beginRequest(req.conversation, simNow);
+      this.cpu.retrieve(req.conversation, req.chunkHashes, numTokens - 1);
+    }
+    if (!req.admittedOnce) {
+      // Counted once per request, as vLLM does for requests that were not preempted.
+      req.admittedOnce = true;
+      req.cachedTokens = computed;
+      const s = this.stats;
+      s.prefixQueries += numTokens;
+      s.prefixHits += gpuHit;
+      s.promptTokens += req.promptLength;
+      s.queueTime.observe(now - req.arrivedAt);
+      if (this.cpu) {
+        s.externalQueries += numTokens;
+        s.externalHits += external;
+        const c = this.cpu.counters;
+        c.lookupTokens += numTokens;
+        c.lookupHitTokens += cpuHit;
+        c.requestedTokens += numTokens - gpuHit;
+        c.hitTokens += external;
+      }
+    }
+    // vLLM registers blocks at scheduling time, so a request scheduled later can hit them.
+    this.cacheFullBlocks(req, computed + numNew);
+    this.addToPlan(plan, req, numNew, external);
+    return true;
+  }
+
+  /** Makes sure `req` holds blocks for `numTokens` tokens; false when the pool is short. */
+  private allocateSlots(req: SimRequest, numTokens: number): boolean {
+    const needed = Math.ceil(numTokens / this.config.blockSize) - req.blocks.length;
+    if (needed <= 0) {
+      this.cacheFullBlocks(req, numTokens);
+      return true;
+    }
+    if (needed > this.pool.numFree) return false;
+    this.pool.allocate(needed, req.blocks);
+    this.cacheFullBlocks(req, numTokens);
+    return true;
+  }
+
+  private cacheFullBlocks(req: SimRequest, numTokens: number): void {
+    if (!this.config.prefixCaching) return;
+    const full = Math.min(Math.floor(numTokens / this.config.blockSize), req.blocks.length, req.blockHashes.length);
+    for (let i = req.numCachedBlocks; i < full; i++) this.pool.cacheBlock(req.blocks[i]!, req.blockHashes[i]!);
+    if (full > req.numCachedBlocks) req.numCachedBlocks = full;
+  }
+
+  private storeChunks(req: SimRequest, simNow: number): void {
+    if (!this.cpu) return;
+    const limit = this.config.saveDecodeCache ? req.numComputed : Math.min(req.numComputed, req.promptLength);
+    const full = Math.floor(limit / this.cpu.chunkSize);
+    if (full <= req.numStoredChunks) return;
+    extendChain(req.chunkHashes, req.tokens, this.cpu.chunkSize);
+    this.cpu.store(req.conversation, req.chunkHashes, req.numStoredChunks, full, simNow);
+    req.numStoredChunks = full;
+  }
+
+  private sample(req: SimRequest, now: number): void {
+    const k = req.outputLength;
+    const prev = req.pieces[k - 1];
+    const piece = replyPiece(this.config.seed, req.promptKey, k, prev !== undefined && isPunctuation(prev), req.bareFirstPiece);
+    req.pieces.push(piece);
+    req.tokens.push(piece.id);
+    extendChain(req.blockHashes, req.tokens, this.config.blockSize);
+    const s = this.stats;
+    s.generationTokens++;
+    if (k === 0) {
+      req.firstTokenAt = now;
+      s.ttft.observe(now - req.arrivedAt);
+    } else {
+      s.itl.observe(now - req.lastTokenAt);
+    }
+    req.lastTokenAt = now;
+    if (req.outputLength >= req.targetTokens) {
+      this.removeRunning(req);
+      req.state = 'finished';
+      req.finishReason = req.targetReason;
+      s.finished[req.targetReason]++;
+      s.e2e.observe(now - req.arrivedAt);
+    }
+    this.dirty.push(req);
+  }
+
+  private preempt(victim: SimRequest): void {
+    this.running.pop();
+    this.pool.release(victim.blocks);
+    victim.blocks = [];
+    victim.numComputed = 0;
+    victim.numCachedBlocks = 0;
+    victim.state = 'waiting';
+    victim.epoch++;
+    this.waiting.unshift(victim);
+    this.stats.preemptions++;
+  }
+
+  private removeRunning(req: SimRequest): void {
+    const i = this.running.lastIndexOf(req);
+    if (i >= 0) this.running.splice(i, 1);
+    this.pool.release(req.blocks);
+    req.blocks = [];
+    req.epoch++;
+  }
+}
