@@ -179,9 +179,9 @@ export class Scheduler {
 
     this.waiting.shift();
     this.pool.touch(hitBlocks);
-    req.blocks = hitBlocks;
-    this.pool.allocate(newBlocks, req.blocks);
     req.numCachedBlocks = hitBlocks.length;
+    req.blocks = hitBlocks; // grows with the new blocks below
+    this.pool.allocate(newBlocks, req.blocks);
     req.numComputed = computed;
     req.state = 'running';
     this.running.push(req);

@@ -16,8 +16,8 @@ type Special = keyof typeof SPECIAL_TOKENS;
 
 // One alternative per token class, tried in order: special token, newline, letters with an optional
 // leading space, one digit with an optional leading space, punctuation with an optional leading
-// space, other whitespace.
-const PIECE = /<\|(?:endoftext|im_start|im_end)\|>|\n|[ ]?\p{L}+|[ ]?\p{N}|[ ]?[^\s\p{L}\p{N}]+|\s/gu;
+// space (never running into a special token), other whitespace.
+const PIECE = /<\|(?:endoftext|im_start|im_end)\|>|\n|[ ]?\p{L}+|[ ]?\p{N}|[ ]?(?:(?!<\|(?:endoftext|im_start|im_end)\|>)[^\s\p{L}\p{N}])+|\s/gu;
 
 /** The id of one piece: FNV-1a of its UTF-16 code units, folded into the vocabulary. */
 export function pieceId(piece: string): number {
