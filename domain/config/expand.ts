@@ -200,27 +200,25 @@ interface Clash {
 /** One problem per pair of dataset entries whose experiments clash, not one per experiment. */
 function clashProblems(file: string, clashes: Clash[]): ConfigProblem[] {
   return clashes.map(({ kind, path, earlier, pairs, differing }) => {
-    const [first] = pairs;
-    const count = pairs.length === 1 ? 'experiment' : `${pairs.length} experiments (first:`;
-    const close = pairs.length === 1 ? '' : ')';
+    const [earlierId, laterId] = pairs[0]!;
+    const one = pairs.length === 1;
     const where = formatPath(earlier);
+    const fields = [...differing].join(', ');
     if (kind === 'effect') {
+      const subject = one ? `experiment '${laterId}'` : `${pairs.length} experiments (first: '${laterId}')`;
       return {
         file,
         path,
-        message:
-          `${count} '${first![1]}'${close} would run exactly what '${first![0]}' of ${where} runs: ` +
-          `nothing that differs (${[...differing].join(', ')}) reaches the server or the client`,
+        message: `${subject} would run exactly what '${earlierId}' of ${where} runs: nothing that differs (${fields}) reaches the server or the client`,
       };
     }
     if (differing.size === 0) {
-      return { file, path, message: `${count} '${first![1]}'${close} is already defined by ${where}: the same experiment would run twice` };
+      const subject = one ? `experiment '${laterId}' is` : `${pairs.length} experiments (first: '${laterId}') are`;
+      return { file, path, message: `${subject} already defined by ${where}: the same experiment would run twice` };
     }
-    return {
-      file,
-      path,
-      message: `${count} id '${first![1]}'${close} is also the id of an experiment of ${where}, which differs in ${[...differing].join(', ')}`,
-      hint: 'give one of the two dataset entries a distinct `name:`',
-    };
+    const subject = one
+      ? `experiment id '${laterId}' is also the id of an experiment of ${where}, which differs in ${fields}`
+      : `${pairs.length} experiment ids (first: '${laterId}') are also ids of experiments of ${where}, which differ in ${fields}`;
+    return { file, path, message: subject, hint: 'give one of the two dataset entries a distinct `name:`' };
   });
 }

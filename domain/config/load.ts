@@ -57,12 +57,25 @@ export function displayPath(absolute: string, cwd: string): string {
 
 type Locator = (path: readonly PathSegment[]) => Position | undefined;
 
+/** Adds line:column where the source text is known, and puts problems in file and line order. */
 function withPositions(problems: readonly ConfigProblem[], locators: ReadonlyMap<string, Locator>): ConfigProblem[] {
-  return dedupeProblems(problems).map((problem) => {
-    if (problem.line !== undefined) return problem;
+  const located = dedupeProblems(problems).map((problem) => {
+    // The whole file (path []) has no useful position: "file not found", "unknown --env".
+    if (problem.line !== undefined || problem.path.length === 0) return problem;
     const position = locators.get(problem.file)?.(problem.path);
     return position ? { ...problem, ...position } : problem;
   });
+  const files = [...new Set(located.map((p) => p.file))];
+  return located
+    .map((problem, order) => ({ problem, order }))
+    .sort(
+      (a, b) =>
+        files.indexOf(a.problem.file) - files.indexOf(b.problem.file) ||
+        (a.problem.line ?? 0) - (b.problem.line ?? 0) ||
+        (a.problem.column ?? 0) - (b.problem.column ?? 0) ||
+        a.order - b.order,
+    )
+    .map(({ problem }) => problem);
 }
 
 interface Source {
@@ -97,7 +110,7 @@ export async function planSweep(
     throw new ConfigError([{ file, path: [], message: why }]);
   }
   const source = parseYamlSource(text, file);
-  if (source.problems.length > 0) throw new ConfigError(source.problems);
+  if (source.problems.length > 0) throw new ConfigError(withPositions(source.problems, new Map()));
   const baseDir = resolve(absolute, '..');
   return resolveSource({ file, absolute, data: source.data, baseDir, locate: source.locate }, options);
 }
@@ -260,6 +273,7 @@ export function resolveDatasetPath(raw: string, baseDir: string, cwd: string): {
       // try the next place
     }
   }
-  const places = isAbsolute(raw) ? '' : ` (looked in ${[...new Set([baseDir, cwd])].join(' and ')})`;
+  const folders = [...new Set([baseDir, cwd])].map((dir) => (dir === cwd ? 'the current directory' : displayPath(dir, cwd)));
+  const places = isAbsolute(raw) ? '' : ` (looked from ${folders.join(' and from ')})`;
   return { problem: `dataset file not found: ${raw}${places}` };
 }

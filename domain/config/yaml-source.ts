@@ -31,7 +31,7 @@ export function parseYamlSource(text: string, file: string): YamlSource {
   };
   const problems: ConfigProblem[] = [...doc.errors, ...doc.warnings].map((error) => {
     const pos = position(error.pos[0]);
-    return { file, path: [], message: `YAML: ${firstLine(error.message)}`, ...(pos ?? {}) };
+    return { file, path: pathAt(doc, error.pos[0]), message: `YAML: ${firstLine(error.message)}`, ...(pos ?? {}) };
   });
   const locate = (path: readonly PathSegment[]): Position | undefined => position(offsetOf(doc, path));
   if (problems.length > 0) return { file, data: undefined, problems, locate };
@@ -64,4 +64,30 @@ function offsetOf(doc: Document, path: readonly PathSegment[]): number | undefin
     }
   }
   return offset;
+}
+
+/** The path of the innermost entry around a text offset (to name where a syntax error is). */
+function pathAt(doc: Document, offset: number): PathSegment[] {
+  const path: PathSegment[] = [];
+  let node = doc.contents as Node | null;
+  const contains = (n: Node | null | undefined) => !!n?.range && n.range[0] <= offset && offset <= n.range[2];
+  while (node) {
+    if (isMap(node)) {
+      const pair = node.items.find((item) => {
+        const keyStart = (item.key as Node | null)?.range?.[0];
+        return (keyStart !== undefined && keyStart <= offset && (contains(item.key as Node) || contains(item.value as Node)));
+      });
+      if (!pair) break;
+      path.push(isScalar(pair.key) ? String(pair.key.value) : String(pair.key));
+      node = contains(pair.value as Node) ? (pair.value as Node) : null;
+    } else if (isSeq(node)) {
+      const index = node.items.findIndex((item) => contains(item as Node));
+      if (index < 0) break;
+      path.push(index);
+      node = node.items[index] as Node;
+    } else {
+      break;
+    }
+  }
+  return path;
 }

@@ -191,7 +191,22 @@ export function problemsFromZod(error: z.ZodError, context: ZodProblemContext): 
       ...(hint ? { hint } : {}),
     });
   }
-  return problems;
+  return withoutMissingMisspelled(problems);
+}
+
+/**
+ * `dataset:` written for `datasets:` yields "unknown key 'dataset' (did you mean 'datasets'?)"
+ * and "missing required key 'datasets'": the first says it all.
+ */
+function withoutMissingMisspelled(problems: ConfigProblem[]): ConfigProblem[] {
+  const parent = (p: ConfigProblem) => JSON.stringify(p.path.slice(0, -1));
+  return problems.filter((problem) => {
+    if (!problem.message.startsWith('missing required key')) return true;
+    const key = problem.path[problem.path.length - 1];
+    return !problems.some(
+      (other) => other.message.startsWith('unknown key') && parent(other) === parent(problem) && other.suggestions?.includes(String(key)),
+    );
+  });
 }
 
 /** Parses `data` with `schema`, returning the value or the problems. */
