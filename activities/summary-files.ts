@@ -15,6 +15,7 @@ function summaryEntry(outcome: ExperimentOutcome) {
     cache_statistics: outcome.cache_statistics,
     execution_success: outcome.execution_success,
     execution_time_seconds: outcome.execution_time_seconds,
+    queued_seconds: outcome.queued_seconds,
     status: outcome.status,
     error: outcome.error,
     attempts: outcome.attempts.length,

@@ -54,7 +54,7 @@ export async function runCli(argv: string[]): Promise<number> {
     return await (await command.load())(rest);
   } catch (error) {
     if (error instanceof UserError) {
-      console.error(`kvsweep: ${error.message}`);
+      if (error.message) console.error(`kvsweep: ${error.message}`);
       return error.exitCode;
     }
     throw error;

@@ -30,7 +30,10 @@ export interface ExperimentOutcome {
   timestamp: string;
   status: ExperimentStatus;
   execution_success: boolean;
+  /** From the first GPU lease to the end (waiting for GPUs is not counted). */
   execution_time_seconds: number;
+  /** Waiting for GPUs before the first lease. */
+  queued_seconds: number;
   configuration: Record<string, unknown>;
   benchmark_results: Record<string, number | string | null>;
   cache_statistics: Record<string, number | string | boolean | null>;

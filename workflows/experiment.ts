@@ -147,6 +147,8 @@ export async function ExperimentWorkflow(input: ExperimentInput): Promise<Experi
   const earlier = await control.readExperimentOutcome({ results_dir, experiment_id: spec.id });
   if (earlier?.status === 'succeeded') return finish('succeeded', earlier);
 
+  // Execution time counts from the first lease: waiting for GPUs is queueing, not execution.
+  let firstLeaseMs: number | undefined;
   let results: Awaited<ReturnType<HostActivities['collectResults']>> | undefined;
   let cancelled = false;
   let cancellation: unknown;
@@ -175,6 +177,7 @@ export async function ExperimentWorkflow(input: ExperimentInput): Promise<Experi
       while (!(await condition(() => granted.has(requestId), '5 minutes'))) await requestLease(requestId);
       const lease = granted.get(requestId)!;
       currentLease = lease;
+      firstLeaseMs ??= Date.now();
       const host = hostActivities(lease, spec);
       attemptScope = new CancellationScope();
       if (revoked.has(lease.lease_id)) attemptScope.cancel();
@@ -233,7 +236,8 @@ export async function ExperimentWorkflow(input: ExperimentInput): Promise<Experi
     timestamp: new Date(startedMs).toISOString(),
     status,
     execution_success: status === 'succeeded',
-    execution_time_seconds: Math.round((Date.now() - startedMs) / 10) / 100,
+    execution_time_seconds: Math.round((Date.now() - (firstLeaseMs ?? Date.now())) / 10) / 100,
+    queued_seconds: Math.round(((firstLeaseMs ?? Date.now()) - startedMs) / 10) / 100,
     configuration: configurationOf(spec),
     benchmark_results: results?.benchmark_results ?? {},
     cache_statistics: results?.cache_statistics ?? {},

@@ -1,0 +1,47 @@
+// `kvsweep run --yaml FILE [--gpus N] [--sweep-id ID] [--detach] [--env E]` (also the old runner's
+// shape `kvsweep --yaml FILE --gpus N`): validates the sweep before anything starts, then starts
+// it on Temporal and follows it. With --gpus it also runs this host's worker (and the embedded
+// dev server when none answers), like the old runner did on one machine.
+import { Command } from 'commander';
+import { displayPath, planSweep } from '../../domain/config/load.ts';
+import { UserError } from '../../domain/errors.ts';
+import { defaultSweepId } from '../../domain/names.ts';
+import { parseCommand } from '../command-line.ts';
+import { runSweepSession } from '../run-session.ts';
+import { freshSweep, resultsDirFor, today } from '../sweep-session.ts';
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command('run')
+    .description('run a sweep from a YAML file; a sweep id that exists is resumed (finished experiments are not rerun)')
+    .requiredOption('--yaml <file>', 'the sweep file')
+    .option('--gpus <N|auto>', 'also run a worker for this host with N GPUs (simulated when nvidia-smi is absent), and the embedded Temporal server if none answers')
+    .option('--sweep-id <id>', 'workflow id of the sweep (default sweep/<tag>/<date>)')
+    .option('--env <name>', 'environment (beats environment: in the file and KVSWEEP_ENV)')
+    .option('--models <file>', 'extra model registry file (repeatable)', collect, [])
+    .option('--environments <file>', 'extra environments file (repeatable)', collect, [])
+    .option('--fresh', 'start a new sweep even if this one ran today: id sweep/<tag>/<date>-N, folder <tag>_<date>-N')
+    .option('--detach', 'start the sweep and return; follow it with `kvsweep status ID`')
+    .option('--json', 'print the result as JSON');
+  const opts = parseCommand(program, argv).opts<{ yaml: string; gpus?: string; sweepId?: string; env?: string; models: string[]; environments: string[]; fresh?: boolean; detach?: boolean; json?: boolean }>();
+  if (opts.detach && opts.gpus !== undefined) {
+    throw new UserError('run: --detach and --gpus do not go together: the local worker ends with this command; start `kvsweep worker --gpus N` separately and run with --detach');
+  }
+  // Bad input stops here, before any server, worker or workflow starts.
+  const { resolved, experiments } = await planSweep(opts.yaml, { env: opts.env, modelsFiles: opts.models, environmentsFiles: opts.environments });
+  if (opts.fresh && opts.sweepId) throw new UserError('run: --fresh picks a new sweep id itself; leave out --sweep-id');
+  const { sweepId, resultsDir } = opts.fresh ? freshSweep(resolved) : { sweepId: opts.sweepId ?? defaultSweepId(resolved.tag, today()), resultsDir: resultsDirFor(resolved, today()) };
+  return runSweepSession({
+    sweepId,
+    resolved,
+    experiments: experiments.length,
+    resultsDir,
+    yamlPath: displayPath(opts.yaml, process.cwd()),
+    gpus: opts.gpus ?? null,
+    detach: opts.detach ?? false,
+    json: opts.json ?? false,
+  });
+}

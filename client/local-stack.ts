@@ -1,0 +1,76 @@
+// What `kvsweep` (the demo) and `kvsweep run --gpus N` bring up on this machine when asked: the
+// embedded Temporal dev server (only when nothing answers at TEMPORAL_ADDRESS) and a worker for
+// this host with N GPUs (simulated ones when nvidia-smi is absent). Both stop when the command
+// ends; the dev server's SQLite file keeps the history for `kvsweep server` and the Web UI.
+import { Runtime, DefaultLogger } from '@temporalio/worker';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { resolveGpus } from '../workers/gpus.ts';
+import { startHostWorker, type RunningWorker } from '../workers/host-worker.ts';
+import { defaultDbFile, startDevServer, type DevServer } from './dev-server.ts';
+import { dataDir } from './paths.ts';
+import { isListening, splitAddress, temporalNamespace } from './temporal.ts';
+
+export interface LocalStack {
+  /** The Web UI, when kvsweep started the server (else whatever the user runs). */
+  uiUrl: string | null;
+  startedServer: boolean;
+  worker: RunningWorker | null;
+  workerLog: string | null;
+  stop: () => Promise<void>;
+}
+
+export function uiPortFor(address: string): number {
+  return splitAddress(address).port + 1000;
+}
+
+let runtimeInstalled = false;
+
+export async function startLocalStack(options: { address: string; gpus: string | null; startServer: boolean; heartbeatTimeoutS?: number }): Promise<LocalStack> {
+  let server: DevServer | null = null;
+  if (options.startServer && !(await isListening(options.address))) {
+    server = await startDevServer({
+      address: options.address,
+      dbFile: defaultDbFile(dataDir()),
+      uiPort: uiPortFor(options.address),
+      logPath: join(dataDir(), 'logs', 'temporal-dev-server.log'),
+    });
+  }
+  let worker: RunningWorker | null = null;
+  let workerLog: string | null = null;
+  if (options.gpus !== null) {
+    const gpus = await resolveGpus(options.gpus);
+    workerLog = join(dataDir(), 'logs', 'local-worker.log');
+    mkdirSync(join(dataDir(), 'logs'), { recursive: true });
+    const log = (line: string) => appendFileSync(workerLog!, `[${new Date().toISOString()}] ${line}\n`);
+    if (!runtimeInstalled) {
+      Runtime.install({ logger: new DefaultLogger('WARN', (entry) => log(`${entry.level} ${entry.message}`)) });
+      runtimeInstalled = true;
+    }
+    worker = await startHostWorker({
+      address: options.address,
+      namespace: temporalNamespace(),
+      hostId: `local-${hostname()}`.replace(/[^A-Za-z0-9._-]/g, '-'),
+      gpuIds: gpus.ids,
+      gpuClass: gpus.className ?? 'simulated',
+      control: true,
+      portBase: 8000,
+      portCount: 1000,
+      heartbeatTimeoutS: options.heartbeatTimeoutS ?? 15,
+      teardownGraceMs: 10_000,
+      cwd: process.cwd(),
+      log,
+    });
+  }
+  return {
+    uiUrl: server?.uiUrl ?? null,
+    startedServer: server !== null,
+    worker,
+    workerLog,
+    stop: async () => {
+      await worker?.stop();
+      await server?.stop();
+    },
+  };
+}

@@ -1,0 +1,115 @@
+// Starting a sweep workflow and following it to its end: shared by `run`, `resume` and the demo.
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
+import { mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ResolvedSweep } from '../domain/config/resolved.ts';
+import { CONTROL_TASK_QUEUE, defaultSweepId, Queries, SearchAttributes, SearchAttributeTypes, WorkflowTypes } from '../domain/names.ts';
+import type { SweepInput, SweepProgress, SweepResult } from '../workflows/sweep.ts';
+import { dataDir } from './paths.ts';
+import { ProgressDisplay } from './progress-display.ts';
+
+/** True when every kvsweep search attribute is registered on the namespace. */
+export async function searchAttributesRegistered(client: Client): Promise<boolean> {
+  try {
+    const response = await client.connection.operatorService.listSearchAttributes({ namespace: client.options.namespace });
+    const known = new Set(Object.keys(response.customAttributes ?? {}));
+    return Object.keys(SearchAttributeTypes).every((name) => known.has(name));
+  } catch {
+    return false;
+  }
+}
+
+export function today(): string {
+  return new Date().toISOString().slice(0, 10);
+}
+
+/** Where a sweep's folder is: `<log_base_dir>/<tag>_<YYYY-MM-DD>` for the day it first started. */
+export function resultsDirFor(resolved: ResolvedSweep, date: string): string {
+  return join(resolved.log_base_dir, `${resolved.tag}_${date}`);
+}
+
+/**
+ * A new sweep of today that does not reuse an earlier one's id or folder: `sweep/<tag>/<date>`,
+ * else `-2`, `-3`, ... (a sweep with a used id would resume, skipping what succeeded).
+ */
+export function freshSweep(resolved: ResolvedSweep): { sweepId: string; resultsDir: string } {
+  const date = today();
+  for (let n = 1; ; n++) {
+    const suffix = n === 1 ? '' : `-${n}`;
+    const sweepId = defaultSweepId(resolved.tag, `${date}${suffix}`);
+    const resultsDir = resultsDirFor(resolved, `${date}${suffix}`);
+    if (!loadSweepRecord(sweepId) && !existsSync(resultsDir)) return { sweepId, resultsDir };
+  }
+}
+
+export interface SweepRecord {
+  sweep_id: string;
+  results_dir: string;
+  yaml_path: string | null;
+  resolved: ResolvedSweep;
+  started_at: string;
+}
+
+function recordPath(sweepId: string): string {
+  return join(dataDir(), 'sweeps', `${encodeURIComponent(sweepId)}.json`);
+}
+
+/** Remembers how a sweep was started, so `resume` works after Temporal has forgotten it. */
+export function saveSweepRecord(record: SweepRecord): void {
+  mkdirSync(join(dataDir(), 'sweeps'), { recursive: true });
+  writeFileSync(recordPath(record.sweep_id), JSON.stringify(record, null, 2) + '\n');
+}
+
+export function loadSweepRecord(sweepId: string): SweepRecord | undefined {
+  const path = recordPath(sweepId);
+  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as SweepRecord) : undefined;
+}
+
+/**
+ * Starts the sweep, or attaches to it when a run with this id is going already. A closed sweep
+ * with the same id gets a new run: it skips what succeeded and reruns the rest.
+ */
+export async function startSweep(client: Client, input: SweepInput & { resolved: ResolvedSweep; results_dir: string }, sweepId: string, experiments: number) {
+  const useSearchAttributes = await searchAttributesRegistered(client);
+  const handle = await client.workflow.start(WorkflowTypes.sweep, {
+    workflowId: sweepId,
+    taskQueue: CONTROL_TASK_QUEUE,
+    args: [{ ...input, use_search_attributes: useSearchAttributes } satisfies SweepInput],
+    workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+    workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+    staticSummary: `kvsweep sweep '${input.resolved.tag}': ${experiments} experiments`,
+    staticDetails: `Results: ${input.results_dir}\nEnvironment: ${input.resolved.environment.name}`,
+    ...(useSearchAttributes
+      ? { searchAttributes: { [SearchAttributes.tag]: [input.resolved.tag], [SearchAttributes.sweepId]: [sweepId], [SearchAttributes.status]: ['running'] } }
+      : {}),
+  });
+  return handle as WorkflowHandle;
+}
+
+export function webUiLink(uiUrl: string, namespace: string, workflowId: string): string {
+  return `${uiUrl}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+}
+
+/** Follows a sweep to its end: a live bar on a TTY, nothing but the end when piped. */
+export async function followSweep(handle: WorkflowHandle, options: { interactive: boolean }): Promise<SweepResult> {
+  const display = new ProgressDisplay(options.interactive);
+  let stop = false;
+  const poll = (async () => {
+    while (!stop) {
+      try {
+        display.update(await handle.query<SweepProgress>(Queries.progress));
+      } catch {
+        // The workflow is between tasks or resolving its config; the next poll will see it.
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+  })();
+  try {
+    return (await handle.result()) as SweepResult;
+  } finally {
+    stop = true;
+    await poll;
+    display.finish();
+  }
+}
