@@ -20,7 +20,7 @@ interface Outcome {
 
 /** `kvsweep plan ARGS` from the fixtures folder, with no user config and no KVSWEEP_ENV. */
 async function runPlan(args: string[]): Promise<Outcome> {
-  const env = { ...process.env, XDG_CONFIG_HOME: emptyConfigHome };
+  const env: Record<string, string | undefined> = { ...process.env, XDG_CONFIG_HOME: emptyConfigHome };
   delete env.KVSWEEP_ENV;
   const result = await execa('node', [join(ROOT, 'bin/kvsweep.js'), 'plan', ...args], {
     cwd: FIXTURES,

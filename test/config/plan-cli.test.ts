@@ -22,7 +22,7 @@ function workspace() {
   copyFileSync(TRACE_PATH, join(s.dir, 'traces', 'chat.csv'));
   mkdirSync(join(s.dir, 'config-home'));
   const run = async (args: string[]) => {
-    const env = { ...process.env, XDG_CONFIG_HOME: join(s.dir, 'config-home') };
+    const env: Record<string, string | undefined> = { ...process.env, XDG_CONFIG_HOME: join(s.dir, 'config-home') };
     delete env.KVSWEEP_ENV;
     return execa('node', [join(ROOT, 'bin/kvsweep.js'), 'plan', ...args], { cwd: s.dir, env, extendEnv: false, reject: false });
   };
