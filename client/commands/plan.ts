@@ -1,11 +1,11 @@
 // `kvsweep plan --yaml FILE [--env E] [--json] [--models FILE] [--environments FILE]`: validates a
 // sweep and lists its experiments. Reads files only: no server, no worker, no Temporal.
 import Table from 'cli-table3';
-import { Command, CommanderError } from 'commander';
-import { UserError } from '../../domain/errors.ts';
+import { Command } from 'commander';
 import type { ExperimentSpec } from '../../domain/experiment.ts';
 import type { ResolvedSweep } from '../../domain/config/index.ts';
 import { displayPath, planSweep } from '../../domain/config/load.ts';
+import { parseCommand } from '../command-line.ts';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -49,18 +49,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--env <name>', 'environment to use (beats environment: in the file and KVSWEEP_ENV)')
     .option('--json', 'print the experiments as a JSON array')
     .option('--models <file>', 'extra model registry file (repeatable)', collect, [])
-    .option('--environments <file>', 'extra environments file (repeatable)', collect, [])
-    .exitOverride()
-    .configureOutput({ outputError: () => {} });
-  try {
-    program.parse(argv, { from: 'user' });
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      if (error.exitCode === 0) return 0;
-      throw new UserError(`plan: ${error.message.replace(/^error: /, '')} (see --help)`, 2);
-    }
-    throw error;
-  }
+    .option('--environments <file>', 'extra environments file (repeatable)', collect, []);
+  parseCommand(program, argv);
   const options = program.opts<{ yaml: string; env?: string; json?: boolean; models: string[]; environments: string[] }>();
   const { resolved, experiments } = await planSweep(options.yaml, {
     env: options.env,
