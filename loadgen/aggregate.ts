@@ -23,6 +23,7 @@ export interface RunFacts {
   maxConcurrent: number;
   calibration: PromptCalibration;
   cacheStatistics: CacheStatistics;
+  client: LoadgenResult['client'];
   files: { requests: string; metrics: string };
 }
 
@@ -95,6 +96,7 @@ export function aggregate(records: readonly RequestRecord[], facts: RunFacts): L
       error_tokens: distribution(summarize(sizeError)),
       abs_relative_error: distribution(summarize(sizeRelative)),
     },
+    client: facts.client,
     errors: errorCounts(records),
     cache_statistics: facts.cacheStatistics,
     files: facts.files,

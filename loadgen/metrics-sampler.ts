@@ -30,8 +30,15 @@ export async function startMetricsSampler(options: RecorderOptions): Promise<Met
   }
 }
 
+/** The ESM build of tsx's API (import.meta.resolve picks the `import` condition, require the CJS one). */
+function resolveTsxApi(): string {
+  if (typeof import.meta.resolve === 'function') return import.meta.resolve('tsx/esm/api');
+  const cjs = createRequire(import.meta.url).resolve('tsx/esm/api');
+  return pathToFileURL(cjs.replace(/\.cjs$/, '.mjs')).href;
+}
+
 async function startWorker(options: RecorderOptions): Promise<MetricsSampler> {
-  const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href;
+  const tsxApi = resolveTsxApi();
   const entry = new URL('./metrics-worker.ts', import.meta.url).href;
   const code = `import(${JSON.stringify(tsxApi)}).then((tsx) => { (tsx.register ? tsx : tsx.default).register(); return import(${JSON.stringify(entry)}); })`;
   const worker = new Worker(code, { eval: true, workerData: options });

@@ -115,6 +115,15 @@ export const LoadgenResult = z.object({
     /** |error| / aimed size. */
     abs_relative_error: DistributionSummary,
   }),
+  /** The client's own health: a saturated or starved client measures itself, not the server. */
+  client: z.object({
+    /** CPU time of the client process (all threads) / wall time of the replay, in % of one core. */
+    cpu_percent: figure,
+    /** Event-loop delay of the main thread during the replay (perf_hooks, 10 ms resolution). */
+    event_loop_delay_ms: z.object({ p50: figure, p99: figure, max: figure }),
+    /** Where /metrics was scraped and parsed: `worker`, or `main-thread (...)` with the reason. */
+    metrics_sampler: z.string(),
+  }),
   /** Error message -> count, most frequent first (at most 20). */
   errors: z.record(z.string(), z.number().int()),
   cache_statistics: CacheStatistics,

@@ -5,7 +5,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { join, resolve } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { UserError } from '../domain/errors.ts';
 import { loadTrace } from './trace.ts';
 import type { TraceTurn } from './trace-parse.ts';
@@ -115,6 +115,9 @@ export async function runLoadgen(options: LoadgenOptions): Promise<LoadgenRun> {
     graceMs: (options.graceS ?? 5) * 1000,
   });
   const progress = options.onProgress ? setInterval(() => options.onProgress!(replay.counters()), 1000) : null;
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
+  const cpuBefore = process.cpuUsage();
   const running = replay.run();
   sampler.start(performance.timeOrigin + replay.startedAt);
   let outcome;
@@ -124,8 +127,13 @@ export async function runLoadgen(options: LoadgenOptions): Promise<LoadgenRun> {
     if (progress !== null) clearInterval(progress);
     agent.destroy();
   }
+  loopDelay.disable();
+  const cpu = process.cpuUsage(cpuBefore);
+  const wallMs = outcome.endAt - outcome.startAt;
   options.onProgress?.(replay.counters());
   const scrapes = await sampler.end();
+  // The histogram holds the interval of a 10 ms timer: the delay is what exceeds 10 ms.
+  const delayMs = (ns: number): number | null => (Number.isFinite(ns) && loopDelay.count > 0 ? Math.max(0, ns / 1e6 - 10) : null);
 
   const ms = (t: number | null): number | null => (t === null ? null : t - outcome.startAt);
   const result = aggregate(outcome.records, {
@@ -145,6 +153,11 @@ export async function runLoadgen(options: LoadgenOptions): Promise<LoadgenRun> {
     maxConcurrent: outcome.maxConcurrent,
     calibration,
     cacheStatistics: computeCacheStatistics(scrapes, reset),
+    client: {
+      cpu_percent: wallMs > 0 ? ((cpu.user + cpu.system) / 1000 / wallMs) * 100 : null,
+      event_loop_delay_ms: { p50: delayMs(loopDelay.percentile(50)), p99: delayMs(loopDelay.percentile(99)), max: delayMs(loopDelay.max) },
+      metrics_sampler: sampler.mode,
+    },
     files: { requests: 'requests.jsonl', metrics: 'metrics.jsonl' },
   });
   await writeRequests(join(resultDir, 'requests.jsonl'), outcome.records);
