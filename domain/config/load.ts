@@ -160,7 +160,7 @@ async function resolveSource(
   });
   for (const [file, locate] of registries.locators) locators.set(file, locate);
 
-  const parsed = parseWith(SweepFile, source.data, { file: source.file, keyPlaces: KeyPlaces });
+  const parsed = parseWith(SweepFile, withoutAnchorKeys(source.data), { file: source.file, keyPlaces: KeyPlaces });
   const problems = [...registries.problems, ...(parsed.ok ? [] : parsed.problems)];
   if (!parsed.ok) return fail(problems);
   const sweep = parsed.value;
@@ -220,6 +220,15 @@ async function resolveSource(
     // expandSweep names the file by its absolute path (or a pseudo name): show the user's name.
     return fail(error.problems.map((p) => ({ ...p, file: source.file })));
   }
+}
+
+/**
+ * Top-level keys starting with `x-` hold YAML anchors to reuse (`x-common: &common {...}`, then
+ * `<<: *common`), as in Compose files; they are not settings, so they are left out of validation.
+ */
+function withoutAnchorKeys(data: unknown): unknown {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return data;
+  return Object.fromEntries(Object.entries(data).filter(([key]) => !key.startsWith('x-')));
 }
 
 function safeUserName(): string | undefined {

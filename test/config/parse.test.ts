@@ -1,8 +1,14 @@
 // The old runner's keys: defaults, aliases, experiments as mapping or list, layering of defaults,
 // per-dataset overrides (honoured, not dropped), the sweep product and its order.
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { FIXTURES, TRACE, TRACE_PATH, plan, sweepWith } from './support.ts';
+import { FIXTURES, TRACE, TRACE_PATH, hermetic, plan, planSweep, scratchDir, sweepWith } from './support.ts';
+
+const scratch: Array<{ cleanup: () => void }> = [];
+afterEach(() => {
+  for (const s of scratch.splice(0)) s.cleanup();
+});
 
 describe('defaults of a minimal sweep', () => {
   it('fills the old runner defaults and kvsweep defaults', async () => {
@@ -143,5 +149,52 @@ describe('top-level keys', () => {
   it('an absolute log_base_dir stays as it is', async () => {
     const { resolved } = await plan(sweepWith({}, { log_base_dir: '/var/tmp/kv' }));
     expect(resolved.log_base_dir).toBe('/var/tmp/kv');
+  });
+});
+
+describe('YAML files', () => {
+  it('honour merge keys, with anchors kept under x- keys', async () => {
+    const s = scratchDir();
+    scratch.push(s);
+    mkdirSync(join(s.dir, 'traces'));
+    copyFileSync(TRACE_PATH, join(s.dir, 'traces/a.csv'));
+    const file = s.write(
+      'sweep.yaml',
+      [
+        'x-common: &common',
+        '  cache_sizes: [1, 2]',
+        '  request_rates: [1]',
+        'model_name: qwen-8b',
+        'experiments:',
+        '  datasets:',
+        '    - path: traces/a.csv',
+        '      <<: *common',
+        '      cache_sizes: [3]',
+      ].join('\n'),
+    );
+    const { experiments, resolved } = await planSweep(file, { ...hermetic, cwd: s.dir });
+    expect(experiments.map((e) => e.cache_size_gb)).toEqual([3]);
+    expect(resolved.source_file).toBe(file);
+  });
+
+  it('take dataset paths from the YAML folder first, then from the current directory (old YAMLs)', async () => {
+    const s = scratchDir();
+    scratch.push(s);
+    mkdirSync(join(s.dir, 'sweeps/traces'), { recursive: true });
+    mkdirSync(join(s.dir, 'traces'));
+    copyFileSync(TRACE_PATH, join(s.dir, 'traces/only-in-cwd.csv'));
+    copyFileSync(TRACE_PATH, join(s.dir, 'traces/both.csv'));
+    copyFileSync(TRACE_PATH, join(s.dir, 'sweeps/traces/both.csv'));
+    const file = s.write(
+      'sweeps/old.yaml',
+      [
+        'model_name: qwen-8b',
+        'defaults: {cache_sizes: 1, request_rates: 1}',
+        'experiments:',
+        '  datasets: [{path: traces/only-in-cwd.csv}, {path: traces/both.csv}]',
+      ].join('\n'),
+    );
+    const { experiments } = await planSweep(file, { ...hermetic, cwd: s.dir });
+    expect(experiments.map((e) => e.dataset.path)).toEqual([join(s.dir, 'traces/only-in-cwd.csv'), join(s.dir, 'sweeps/traces/both.csv')]);
   });
 });
