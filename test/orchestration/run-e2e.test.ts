@@ -1,0 +1,124 @@
+// `kvsweep run` end to end: the real CLI, the real Temporal dev server, a real worker (the local
+// one run --gpus starts), the simulator and the load generator as real processes.
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { markedProcesses, runKvsweep } from '../support/processes.ts';
+import { FAST_SIM_ARGS, writeSweepFile } from '../support/sweeps.ts';
+import { useTemporal, type TestTemporal } from '../support/temporal.ts';
+
+let temporal: TestTemporal;
+let home: string;
+const localHost = `local-${hostname()}`.replace(/[^A-Za-z0-9._-]/g, '-');
+const env = () => ({ TEMPORAL_ADDRESS: temporal.address, KVSWEEP_HOME: home });
+
+beforeAll(async () => {
+  temporal = await useTemporal();
+  home = mkdtempSync(join(tmpdir(), 'kvsweep-home-'));
+});
+afterAll(async () => {
+  await temporal?.close();
+});
+
+function readSummary(resultsDir: string): Array<Record<string, any>> {
+  return JSON.parse(readFileSync(join(resultsDir, 'summary.json'), 'utf8'));
+}
+
+function resultsDirFrom(output: string): string {
+  const match = /^Results:\s+(\S+)$/m.exec(output);
+  if (!match) throw new Error(`no results folder in:\n${output}`);
+  return match[1]!;
+}
+
+describe('kvsweep run --gpus', () => {
+  it('runs every experiment, writes the results in the old shape, and leaves no process behind', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kvsweep-run-'));
+    const yaml = writeSweepFile({ tag: 'e2e', dir, cacheSizes: [0.001, 0.05], strategies: ['lru', 'conversation_aware'] });
+    const { code, output } = await runKvsweep(['run', '--yaml', yaml, '--gpus', '2', '--sweep-id', `e2e-${Date.now()}`], env());
+    expect(code, output).toBe(0);
+    expect(output).toMatch(/Total experiments:\s+4/);
+    expect(output).toMatch(/Successful:\s+4/);
+    expect(output).toMatch(/Failed:\s+0/);
+    expect(output).toMatch(/Average execution time:\s+\d+\.\d s/);
+    const resultsDir = resultsDirFrom(output);
+    expect(resultsDir).toMatch(/\/logs\/e2e_\d{4}-\d\d-\d\d$/);
+    const summary = readSummary(resultsDir);
+    expect(summary).toHaveLength(4);
+    for (const entry of summary) {
+      expect(Object.keys(entry).slice(0, 7)).toEqual(['experiment_id', 'timestamp', 'configuration', 'benchmark_results', 'cache_statistics', 'execution_success', 'execution_time_seconds']);
+      expect(entry.execution_success).toBe(true);
+      expect(entry.benchmark_results.completed).toBe(20);
+      expect(entry.benchmark_results.failed).toBe(0);
+      expect(entry.benchmark_results.mean_ttft_ms).toBeGreaterThan(0);
+      expect(entry.cache_statistics.prefix_cache_reset).toBe('ok');
+      const folder = join(resultsDir, entry.experiment_id);
+      for (const file of ['server.log', 'client.log', 'result.json', 'requests.jsonl', 'metrics.jsonl', 'outcome.json']) {
+        expect(existsSync(join(folder, file)), `${folder}/${file}`).toBe(true);
+      }
+      expect(readFileSync(join(folder, 'server.log'), 'utf8')).toContain('Application startup complete');
+      const command = JSON.parse(readFileSync(join(folder, 'server-command.json'), 'utf8'));
+      expect(command.env.CUDA_VISIBLE_DEVICES).toMatch(/^[01]$/);
+      expect(command.env.LMCACHE_MAX_LOCAL_CPU_SIZE).toBe(String(entry.configuration.cache_size_gb));
+    }
+    expect(readFileSync(join(resultsDir, 'summary.csv'), 'utf8').trim().split('\n')).toHaveLength(5);
+    // A larger CPU tier never lowers the external hit rate of the same trace and policy.
+    for (const strategy of ['lru', 'conversation_aware']) {
+      const rate = (size: number) => summary.find((e) => e.configuration.cache_size_gb === size && e.configuration.eviction_strategy === strategy)!.cache_statistics.external_prefix_cache_hit_rate as number;
+      expect(rate(0.05)).toBeGreaterThanOrEqual(rate(0.001));
+    }
+    expect(markedProcesses(localHost)).toEqual([]);
+  });
+
+  it('rejects a bad config before anything starts: no workflow, exit 2, the file and the YAML path named', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kvsweep-bad-'));
+    const yaml = writeSweepFile({ tag: 'bad', dir });
+    const text = readFileSync(yaml, 'utf8').replace('num_prompts: 100', 'num_promts: 100');
+    const badYaml = join(dir, 'bad.yaml');
+    (await import('node:fs')).writeFileSync(badYaml, text);
+    const sweepId = `bad-${Date.now()}`;
+    const { code, output } = await runKvsweep(['run', '--yaml', badYaml, '--gpus', '1', '--sweep-id', sweepId], env());
+    expect(code).toBe(2);
+    expect(output).toContain('bad.yaml');
+    expect(output).toContain('defaults.num_promts');
+    expect(output).toContain('num_prompts');
+    await expect(temporal.client.workflow.getHandle(sweepId).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+  });
+
+  it('passes YAML values to processes as literal argv and environment text, never through a shell', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kvsweep-literal-'));
+    const marker = join(tmpdir(), `kvsweep-injected-${process.pid}-${Date.now()}`);
+    const hostile = `$(touch ${marker})`;
+    const yaml = writeSweepFile({ tag: 'literal', dir, serverArgs: ['--served-model-name', `x;${hostile}`], serverEnv: { KVSWEEP_PROBE: hostile } });
+    const { code, output } = await runKvsweep(['run', '--yaml', yaml, '--gpus', '1', '--sweep-id', `literal-${Date.now()}`], env());
+    expect(code, output).toBe(0);
+    expect(existsSync(marker)).toBe(false);
+    const [entry] = readSummary(resultsDirFrom(output));
+    const command = JSON.parse(readFileSync(join(resultsDirFrom(output), entry!.experiment_id, 'server-command.json'), 'utf8'));
+    expect(command.argv).toContain(`x;${hostile}`);
+    expect(command.env.KVSWEEP_PROBE).toBe(hostile);
+    // The client asked for the model by that literal name and the simulator served it.
+    expect(entry!.benchmark_results.completed).toBe(20);
+  });
+
+  it('fails one experiment with its cause and log tail, never the sweep', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kvsweep-fault-'));
+    const yaml = writeSweepFile({
+      tag: 'fault',
+      dir,
+      extraDatasets: [{ path: 'chat-small.csv', name: 'broken', cache_sizes: [0.01], request_rates: [10], server_extra_args: [...FAST_SIM_ARGS, '--fail-startup'] }],
+    });
+    const { code, output } = await runKvsweep(['run', '--yaml', yaml, '--gpus', '2', '--sweep-id', `fault-${Date.now()}`], env());
+    expect(code, output).toBe(1);
+    expect(output).toMatch(/Successful:\s+1/);
+    expect(output).toMatch(/Failed:\s+1/);
+    const summary = readSummary(resultsDirFrom(output));
+    const broken = summary.find((e) => e.experiment_id.includes('broken'))!;
+    expect(broken.execution_success).toBe(false);
+    expect(broken.error).toMatch(/server exited with code 1 during start-up/);
+    const outcome = JSON.parse(readFileSync(join(resultsDirFrom(output), broken.experiment_id, 'outcome.json'), 'utf8'));
+    expect(outcome.attempts[0].log_tail.join('\n')).toMatch(/fail/i);
+    expect(markedProcesses(localHost)).toEqual([]);
+  });
+});

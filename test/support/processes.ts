@@ -1,0 +1,77 @@
+// Real kvsweep processes for tests (workers, CLI commands), started by argv, with their output
+// kept for assertions and failure messages.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { projectRoot } from '../../client/paths.ts';
+
+export const KVSWEEP_BIN = join(projectRoot, 'bin', 'kvsweep.js');
+
+export interface TestProcess {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+  kill: (signal?: NodeJS.Signals) => Promise<void>;
+}
+
+export function startKvsweep(args: string[], env: Record<string, string>): TestProcess {
+  const child = spawn(process.execPath, [KVSWEEP_BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    child,
+    output: () => output,
+    exited,
+    kill: async (signal = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+  };
+}
+
+/** Runs a kvsweep command to its end. */
+export async function runKvsweep(args: string[], env: Record<string, string>, timeoutMs = 300_000): Promise<{ code: number | null; output: string }> {
+  const p = startKvsweep(args, env);
+  const timer = setTimeout(() => p.child.kill('SIGKILL'), timeoutMs);
+  const code = await p.exited;
+  clearTimeout(timer);
+  return { code, output: p.output() };
+}
+
+export async function waitForOutput(p: TestProcess, pattern: RegExp, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!pattern.test(p.output())) {
+    if (p.child.exitCode !== null) throw new Error(`process exited (${p.child.exitCode}) before printing ${pattern}:\n${p.output()}`);
+    if (Date.now() > deadline) throw new Error(`no ${pattern} after ${timeoutMs} ms:\n${p.output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Pids of live processes whose environment carries a kvsweep marker for this host id. */
+export function markedProcesses(hostId: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const environ = readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0');
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+      if (state !== 'Z' && environ.includes(`KVSWEEP_HOST_ID=${hostId}`)) pids.push(Number(entry));
+    } catch {
+      // gone, or not readable
+    }
+  }
+  return pids;
+}
+
+/** Starts `kvsweep worker` and waits until it is polling. */
+export async function startWorker(options: { address: string; hostId: string; gpus: number; gpuClass: string; portBase: number; heartbeatTimeoutS?: number; control?: boolean; env?: Record<string, string> }): Promise<TestProcess> {
+  const args = ['worker', '--gpus', String(options.gpus), '--host-id', options.hostId, '--gpu-class', options.gpuClass, '--port-base', String(options.portBase), '--port-count', '200'];
+  if (options.heartbeatTimeoutS) args.push('--heartbeat-timeout', String(options.heartbeatTimeoutS));
+  if (options.control === false) args.push('--no-control');
+  const p = startKvsweep(args, { TEMPORAL_ADDRESS: options.address, ...options.env });
+  await waitForOutput(p, /worker .* ready/, 90_000);
+  return p;
+}

@@ -1,0 +1,39 @@
+// The Temporal dev server for tests: the one .ci/run started (KVSWEEP_TEST_TEMPORAL_ADDRESS), or
+// a fresh in-memory one on a free port, from the binary that `npm install` provisioned.
+import type { Client } from '@temporalio/client';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startDevServer, type DevServer } from '../../client/dev-server.ts';
+import { connectClient } from '../../client/temporal.ts';
+import { freePort } from './ports.ts';
+
+export interface TestTemporal {
+  address: string;
+  client: Client;
+  server: DevServer | null;
+  close: () => Promise<void>;
+}
+
+export async function useTemporal(options: { dbFile?: string; uiPort?: number } = {}): Promise<TestTemporal> {
+  const shared = process.env.KVSWEEP_TEST_TEMPORAL_ADDRESS;
+  let server: DevServer | null = null;
+  let address: string;
+  if (shared && options.dbFile === undefined && options.uiPort === undefined) {
+    address = shared;
+  } else {
+    address = `127.0.0.1:${await freePort()}`;
+    const logDir = mkdtempSync(join(tmpdir(), 'kvsweep-temporal-'));
+    server = await startDevServer({ address, dbFile: options.dbFile ?? null, uiPort: options.uiPort ?? null, logPath: join(logDir, 'server.log') });
+  }
+  const client = await connectClient(address, 'default');
+  return {
+    address,
+    client,
+    server,
+    close: async () => {
+      await client.connection.close();
+      await server?.stop();
+    },
+  };
+}
