@@ -106,30 +106,38 @@ async function serve(model: string | undefined, opts: RawOptions & { model?: str
     const attr = attributeName(flag.replace(/^no-/, ''));
     if (cmd.getOptionValueSource(attr) === 'cli') config.notices.push(`--${flag} is accepted for compatibility with vllm serve and has no effect in the simulator`);
   }
-  config.port = await probePort(config.host, config.port);
-
-  // vLLM's order: this line first, HTTP only after start-up, "Application startup complete." last.
-  log.info(`Starting vLLM API server 0 on http://${config.host}:${config.port}`);
-  for (const line of describe(config)) log.info(line);
-  for (const notice of config.notices) log.warn(notice);
-
   let signalled: (signal: string) => void = () => {};
   const stopped = new Promise<string>((resolve) => (signalled = resolve));
   const onSignal = (signal: NodeJS.Signals): void => signalled(signal);
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
-  const sleep = (seconds: number): Promise<string | undefined> =>
-    Promise.race([stopped, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), seconds * 1000).unref())]);
+  /** Waits `seconds`; resolves early with the signal's name if one arrives. */
+  const sleep = (seconds: number): Promise<string | undefined> => {
+    let timer: NodeJS.Timeout | undefined;
+    const slept = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), seconds * 1000)));
+    return Promise.race([stopped, slept]).finally(() => clearTimeout(timer));
+  };
   try {
+    config.port = await probePort(config.host, config.port);
+    // vLLM's order: this line first, HTTP only after start-up, "Application startup complete." last.
+    log.info(`Starting vLLM API server 0 on http://${config.host}:${config.port}`);
+    for (const line of describe(config)) log.info(line);
+    for (const notice of config.notices) log.warn(notice);
     const delay = Number.isFinite(config.speed) ? config.startupDelaySeconds / config.speed : 0;
+    const interrupted = (signal: string): number => {
+      log.info(`Shutting down during start-up (${signal})`);
+      return 0;
+    };
     if (config.faults.failStartup) {
-      if ((await sleep(delay / 2)) !== undefined) return 0;
+      const signal = await sleep(delay / 2);
+      if (signal !== undefined) return interrupted(signal);
       log.error('EngineCore failed to start: simulated start-up failure (--fail-startup)');
       return 1;
     }
     if (delay > 0) {
       log.info(`Loading weights (simulated, ${delay.toFixed(2)} s)`);
-      if ((await sleep(delay)) !== undefined) return 0;
+      const signal = await sleep(delay);
+      if (signal !== undefined) return interrupted(signal);
     }
     let crashed: (reason: string) => void = () => {};
     const crash = new Promise<string>((resolve) => (crashed = resolve));
