@@ -1,0 +1,168 @@
+// Load-generator benchmark (issue 3, point 7). Run: npx tsx bench/loadgen-bench.ts [--quick] [--no-reference]
+// Against the simulator at unlimited speed (`--speed inf`), streaming chat requests of 20 prompt and
+// 16 output tokens, Poisson arrivals, each figure from a fresh `kvsweep loadgen` process:
+//  1. send-time error at 500 req/s (goal p99 <= 1 ms);
+//  2. the highest rate one client process sustains with send-time error p99 <= 1 ms (goal >= 5,000);
+//  3. a reference client (aiperf, from PyPI, in .kvsweep/refclients/aiperf) on the same server;
+//  4. Node's http module against fetch, closed loop;  5. loading a 1,000,000-row trace.
+// Writes bench/results/loadgen.json and the `## Load generator` section of docs/benchmarks.md.
+import { spawn, execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { writeSynthTrace } from '../loadgen/trace-cli.ts';
+import { DEFAULT_SYNTH_OPTIONS } from '../loadgen/trace-synth.ts';
+import { loadTrace } from '../loadgen/trace.ts';
+import type { LoadgenResult } from '../loadgen/result-schema.ts';
+import { startBenchSim, type BenchSim } from './loadgen-sim.ts';
+import { runAiperf, AIPERF_BIN } from './loadgen-aiperf.ts';
+import { httpVersusFetch } from './loadgen-http-fetch.ts';
+import { updateDocsSection } from './loadgen-docs.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ENTRY = join(ROOT, 'bin/kvsweep.js');
+const MODEL = 'Qwen/Qwen2.5-0.5B-Instruct';
+const quick = process.argv.includes('--quick');
+const withReference = !process.argv.includes('--no-reference');
+
+interface ClientRun {
+  rate: number;
+  requests: number;
+  achieved: number | null;
+  completed: number;
+  failed: number;
+  send_p50_ms: number | null;
+  send_p99_ms: number | null;
+  send_p999_ms: number | null;
+  send_max_ms: number | null;
+  client_cpu_percent: number | null;
+  simulator_cpu_percent: number;
+  loop_delay_p99_ms: number | null;
+  load_average: number;
+}
+
+function runLoadgenCli(baseUrl: string, dataset: string, rate: number, requests: number, resultDir: string): Promise<LoadgenResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [
+      ENTRY, 'loadgen', '--base-url', baseUrl, '--model', MODEL, '--dataset', dataset, '--arrival', 'poisson',
+      '--request-rate', String(rate), '--num-prompts', String(requests), '--seed', '1', '--result-dir', resultDir, '--no-reset-prefix-cache',
+    ], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('exit', async (code) => {
+      if (code !== 0) return reject(new Error(`loadgen exited ${code}: ${stderr}`));
+      resolve(JSON.parse(await readFile(join(resultDir, 'result.json'), 'utf8')) as LoadgenResult);
+    });
+  });
+}
+
+async function measure(sim: BenchSim, dataset: string, rate: number, seconds: number, dir: string): Promise<ClientRun> {
+  const requests = Math.round(rate * seconds);
+  const load = loadavg()[0]!;
+  const simCpu = sim.cpuMeter();
+  const r = await runLoadgenCli(sim.baseUrl, dataset, rate, requests, join(dir, `rate-${rate}-${Date.now()}`));
+  const run: ClientRun = {
+    rate,
+    requests,
+    achieved: r.achieved_request_rate,
+    completed: r.completed,
+    failed: r.failed,
+    send_p50_ms: r.send_time_error_ms.median,
+    send_p99_ms: r.send_time_error_ms.p99,
+    send_p999_ms: r.send_time_error_ms['p99.9'],
+    send_max_ms: r.send_time_error_ms.max,
+    client_cpu_percent: r.client.cpu_percent,
+    simulator_cpu_percent: simCpu(),
+    loop_delay_p99_ms: r.client.event_loop_delay_ms.p99,
+    load_average: load,
+  };
+  console.log(JSON.stringify(run));
+  return run;
+}
+
+function sustained(run: ClientRun): boolean {
+  return run.failed === 0 && run.send_p99_ms !== null && run.send_p99_ms <= 1 && run.achieved !== null && run.achieved >= 0.97 * run.rate;
+}
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'kvsweep-bench-loadgen-'));
+  const dataset = join(dir, 'single-turn.csv');
+  // One turn per conversation: every send is timer-driven, none waits for a previous turn.
+  await writeSynthTrace(dataset, {
+    ...DEFAULT_SYNTH_OPTIONS, conversations: 200_000, seed: 1, conversationRate: 1000, turnsMean: 1, maxTurns: 1,
+    firstQueryMedian: 20, querySigma: 0, replyMedian: 16, replySigma: 0,
+  });
+  const sim = await startBenchSim(ENTRY, MODEL, ['--speed', 'inf', '--max-num-seqs', '4096']);
+  const results: Record<string, unknown> = {
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version },
+    command: `npx tsx bench/loadgen-bench.ts${quick ? ' --quick' : ''}${withReference ? '' : ' --no-reference'}`,
+  };
+  try {
+    console.log('# send-time error at 500 req/s');
+    const at500: ClientRun[] = [];
+    for (let i = 0; i < (quick ? 1 : 3); i++) at500.push(await measure(sim, dataset, 500, quick ? 10 : 20, dir));
+    results.at_500 = at500;
+
+    console.log('# highest sustained rate');
+    const ramp: ClientRun[] = [];
+    let misses = 0;
+    for (const rate of [1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 10000]) {
+      const run = await measure(sim, dataset, rate, quick ? 4 : 8, dir);
+      ramp.push(run);
+      misses = sustained(run) ? 0 : misses + 1;
+      if (misses >= 2) break;
+    }
+    results.ramp = ramp;
+    results.max_sustained_rate = Math.max(0, ...ramp.filter(sustained).map((r) => r.rate));
+
+    if (withReference) {
+      console.log('# reference client: aiperf');
+      if (!existsSync(AIPERF_BIN)) {
+        results.reference = { client: 'aiperf', error: `not installed at ${AIPERF_BIN} (see docs/benchmarks.md for the install command)` };
+      } else {
+        const runs = [];
+        for (const rate of [500, 1000, 2000, 4000]) {
+          const run = await runAiperf({ baseUrl: sim.baseUrl, model: MODEL, rate, requests: Math.round(rate * (quick ? 4 : 8)), dir: join(dir, `aiperf-${rate}`) });
+          console.log(JSON.stringify(run));
+          runs.push(run);
+        }
+        const best = Math.max(...runs.map((r) => r.request_throughput ?? 0));
+        results.reference = { client: 'aiperf', version: runs[0]?.version, runs, best_request_throughput: best };
+        results.ratio_kvsweep_to_reference = best > 0 ? (results.max_sustained_rate as number) / best : null;
+      }
+    }
+
+    console.log('# http module versus fetch (closed loop, 64 in flight)');
+    results.http_vs_fetch = await httpVersusFetch(`${sim.baseUrl}/v1/chat/completions`, MODEL, quick ? 3 : 6, 64);
+    console.log(JSON.stringify(results.http_vs_fetch));
+  } finally {
+    await sim.stop();
+  }
+
+  console.log('# loading a 1,000,000-row trace');
+  const big = join(dir, 'million.csv');
+  await writeSynthTrace(big, { ...DEFAULT_SYNTH_OPTIONS, conversations: 290_000, seed: 2, conversationRate: 50, turnsMean: 4, maxTurns: 8 });
+  const rows = Number(execFileSync('wc', ['-l', big]).toString().trim().split(' ')[0]) - 1;
+  const rssBefore = process.memoryUsage().rss;
+  const started = performance.now();
+  const trace = await loadTrace(big);
+  results.trace_load = {
+    rows,
+    seconds: (performance.now() - started) / 1000,
+    rss_growth_mb: (process.memoryUsage().rss - rssBefore) / 2 ** 20,
+    turns: trace.turns.length,
+  };
+  console.log(JSON.stringify(results.trace_load));
+
+  await mkdir(join(ROOT, 'bench/results'), { recursive: true });
+  await writeFile(join(ROOT, 'bench/results/loadgen.json'), `${JSON.stringify(results, null, 2)}\n`);
+  await updateDocsSection(join(ROOT, 'docs/benchmarks.md'), results);
+  await rm(dir, { recursive: true, force: true });
+  console.log('wrote bench/results/loadgen.json and the Load generator section of docs/benchmarks.md');
+}
+
+await main();

@@ -1,0 +1,86 @@
+// Writes the `## Load generator` section of docs/benchmarks.md from the benchmark's results,
+// replacing only that section (the file is shared with the other components' sections).
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+
+const HEADING = '## Load generator';
+
+const f = (v: unknown, digits = 2): string => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(digits) : '-');
+
+export function renderSection(r: Record<string, any>): string {
+  const lines: string[] = [
+    HEADING,
+    '',
+    `Command: \`${r.command}\` (writes \`bench/results/loadgen.json\` and this section). Measured ${r.date} on ` +
+      `${r.machine.cpus} cores (${r.machine.model}), Node ${r.machine.node}, against \`kvsweep sim serve ... --speed inf\` ` +
+      'on the same machine; streaming chat requests of 20 prompt and 16 output tokens, Poisson arrivals, a fresh ' +
+      '`kvsweep loadgen` process per row. Send-time error = actual send minus scheduled send, on the monotonic clock. ' +
+      'The load average column is the machine\'s 1-minute load when the row started: other developers\' work shares these ' +
+      '2 cores, and a starved client sends late however it schedules.',
+    '',
+    '### Send-time error at 500 req/s (goal: p99 <= 1 ms)',
+    '',
+    '| run | achieved req/s | p50 ms | p99 ms | p99.9 ms | max ms | client CPU % | simulator CPU % | load avg |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...(r.at_500 as any[]).map((x, i) =>
+      `| ${i + 1} | ${f(x.achieved, 1)} | ${f(x.send_p50_ms, 3)} | ${f(x.send_p99_ms, 3)} | ${f(x.send_p999_ms, 3)} | ${f(x.send_max_ms, 1)} | ${f(x.client_cpu_percent, 0)} | ${f(x.simulator_cpu_percent, 0)} | ${f(x.load_average, 1)} |`),
+    '',
+    `### Highest sustained rate (goal: >= 5,000 req/s with p99 <= 1 ms): **${r.max_sustained_rate} req/s**`,
+    '',
+    'Sustained = no failed request, achieved rate >= 97% of the target, send-time error p99 <= 1 ms.',
+    '',
+    '| target req/s | achieved req/s | failed | p50 ms | p99 ms | max ms | client CPU % | simulator CPU % | load avg | sustained |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...(r.ramp as any[]).map((x) => {
+      const ok = x.failed === 0 && x.send_p99_ms !== null && x.send_p99_ms <= 1 && x.achieved >= 0.97 * x.rate;
+      return `| ${x.rate} | ${f(x.achieved, 0)} | ${x.failed} | ${f(x.send_p50_ms, 3)} | ${f(x.send_p99_ms, 3)} | ${f(x.send_max_ms, 1)} | ${f(x.client_cpu_percent, 0)} | ${f(x.simulator_cpu_percent, 0)} | ${f(x.load_average, 1)} | ${ok ? 'yes' : 'no'} |`;
+    }),
+    '',
+  ];
+  if (r.reference) {
+    lines.push('### Reference client: aiperf (PyPI), same simulator, same request shape', '');
+    if (r.reference.error) lines.push(`Not run: ${r.reference.error}`, '');
+    else {
+      lines.push(
+        `aiperf ${r.reference.version}, installed into \`.kvsweep/refclients/aiperf\` (git-ignored) with ` +
+          '`python3 -m venv .kvsweep/refclients/aiperf && .kvsweep/refclients/aiperf/bin/pip install aiperf==0.13.0`. ' +
+          'It reports no send-time error, so the comparison is on achieved request throughput at the same offered rates.',
+        '',
+        '| offered req/s | aiperf achieved req/s | errors | aiperf TTFT p50 ms |',
+        '| --- | --- | --- | --- |',
+        ...(r.reference.runs as any[]).map((x) => `| ${x.rate} | ${f(x.request_throughput, 0)} | ${x.errors} | ${f(x.ttft_p50_ms, 2)} |`),
+        '',
+        `Ratio: kvsweep's highest sustained rate / aiperf's best achieved throughput = ${r.max_sustained_rate} / ${f(r.reference.best_request_throughput, 0)} = **${f(r.ratio_kvsweep_to_reference, 2)}x**.`,
+        '',
+      );
+    }
+  }
+  if (r.http_vs_fetch) {
+    const h = r.http_vs_fetch;
+    lines.push(
+      '### Node http module versus fetch',
+      '',
+      `Closed loop, ${h.in_flight} streaming requests always in flight for ${h.seconds} s each: http ${f(h.http_rps, 0)} req/s, ` +
+        `fetch ${f(h.fetch_rps, 0)} req/s (http / fetch = ${f(h.http_rps / h.fetch_rps, 2)}). The load generator uses the http module with a keep-alive agent.`,
+      '',
+    );
+  }
+  if (r.trace_load) {
+    const t = r.trace_load;
+    lines.push('### Trace loading', '', `A ${t.rows.toLocaleString('en-US')}-row synthetic trace loads (streamed CSV parse, validation, sort) in ${f(t.seconds, 1)} s; resident memory grew by ${f(t.rss_growth_mb, 0)} MB.`, '');
+  }
+  return lines.join('\n');
+}
+
+export async function updateDocsSection(path: string, results: Record<string, unknown>): Promise<void> {
+  const section = renderSection(results);
+  const text = existsSync(path) ? await readFile(path, 'utf8') : '# Benchmarks\n';
+  const start = text.indexOf(`\n${HEADING}\n`);
+  let next: string;
+  if (start === -1) next = `${text.trimEnd()}\n\n${section}`;
+  else {
+    const after = text.indexOf('\n## ', start + HEADING.length + 1);
+    next = text.slice(0, start + 1) + section + (after === -1 ? '\n' : `\n${text.slice(after + 1)}`);
+  }
+  await writeFile(path, next.endsWith('\n') ? next : `${next}\n`);
+}
