@@ -1,4 +1,6 @@
 import {
+  ActivityFailure,
+  ApplicationFailure,
   CancellationScope,
   ParentClosePolicy,
   WorkflowIdReusePolicy,
@@ -12,6 +14,7 @@ import {
   setCurrentDetails,
   setHandler,
   startChild,
+  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createControlActivities } from '../activities/control.ts';
@@ -83,6 +86,17 @@ const control = proxyActivities<ReturnType<typeof createControlActivities>>({
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: ['ConfigError'] },
 });
 
+/** Resolves a config given by path or as JSON; bad input fails the sweep with the problem itself. */
+async function resolveConfig(input: SweepInput): Promise<ResolvedSweep> {
+  try {
+    return await control.resolveSweepConfig({ yaml_path: input.yaml_path, config: input.config, env: input.env });
+  } catch (error) {
+    const cause = error instanceof ActivityFailure ? error.cause : undefined;
+    if (cause instanceof ApplicationFailure && cause.type === 'ConfigError') throw ApplicationFailure.nonRetryable(cause.message, 'ConfigError');
+    throw error;
+  }
+}
+
 function todayOf(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
 }
@@ -137,12 +151,13 @@ export async function SweepWorkflow(input: SweepInput): Promise<SweepResult> {
     summaryDirty = true;
   });
 
-  const resolved =
-    carried?.resolved ??
-    input.resolved ??
-    (await control.resolveSweepConfig({ yaml_path: input.yaml_path, config: input.config, env: input.env }));
+  const resolved = carried?.resolved ?? input.resolved ?? (await resolveConfig(input));
   tag = resolved.tag;
   specs = expandSweep(resolved);
+  const useSearchAttributes = input.use_search_attributes ?? (await control.searchAttributesRegistered());
+  if (useSearchAttributes && !carried) {
+    upsertSearchAttributes({ [SearchAttributes.tag]: [resolved.tag], [SearchAttributes.sweepId]: [sweepId], [SearchAttributes.status]: ['running'] });
+  }
   if (!resultsDir) resultsDir = `${resolved.log_base_dir}/${resolved.tag}_${todayOf(startedMs)}`;
 
   if (!carried) {
@@ -164,11 +179,11 @@ export async function SweepWorkflow(input: SweepInput): Promise<SweepResult> {
       const child = await startChild(ExperimentWorkflow, {
         workflowId: experimentWorkflowId(sweepId, spec.id),
         taskQueue: CONTROL_TASK_QUEUE,
-        args: [{ spec, sweep_id: sweepId, results_dir: resultsDir, parent_workflow_id: sweepId, use_search_attributes: input.use_search_attributes }],
+        args: [{ spec, sweep_id: sweepId, results_dir: resultsDir, parent_workflow_id: sweepId, use_search_attributes: useSearchAttributes }],
         parentClosePolicy: ParentClosePolicy.ABANDON,
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
         staticSummary: `${spec.model} · ${spec.dataset.name} · ${spec.cache_size_gb} GB · rate ${spec.request_rate} · ${spec.eviction_strategy}`,
-        ...(input.use_search_attributes ? { searchAttributes: searchAttributesOf(spec, sweepId, resolved.tag) } : {}),
+        ...(useSearchAttributes ? { searchAttributes: searchAttributesOf(spec, sweepId, resolved.tag) } : {}),
       });
       // A child that ends without reporting (terminated by hand, or failed in its own code)
       // must not leave the sweep waiting for it forever.
@@ -219,16 +234,21 @@ export async function SweepWorkflow(input: SweepInput): Promise<SweepResult> {
         await continueAsNew<typeof SweepWorkflow>({
           ...input,
           resolved: undefined,
+          use_search_attributes: useSearchAttributes,
           carried: { resolved, results_dir: resultsDir, started_ms: startedMs, finished: Object.fromEntries(finished), running: [...running] },
         });
       }
     }
   } catch (error) {
-    if (isCancellation(error)) await cancelRunning();
+    if (isCancellation(error)) {
+      if (useSearchAttributes) upsertSearchAttributes({ [SearchAttributes.status]: ['cancelled'] });
+      await cancelRunning();
+    }
     throw error;
   }
 
   phase = 'summarising';
+  if (useSearchAttributes) upsertSearchAttributes({ [SearchAttributes.status]: ['completed'] });
   const summary = await control.writeSweepSummary({ results_dir: resultsDir, sweep_id: sweepId, experiment_ids: specs.map((s) => s.id) });
   phase = 'done';
   setCurrentDetails(describe(counts()));
