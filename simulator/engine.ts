@@ -55,8 +55,10 @@ export class Engine {
 
   submit(req: SimRequest): void {
     if (this.stopped) return;
+    const now = nowSeconds();
+    req.submittedAt = now;
     this.scheduler.add(req);
-    if (this.fixedMode()) this.admitFixed(nowSeconds());
+    if (this.fixedMode()) this.admitFixed(now);
     else this.kick();
   }
 
@@ -145,8 +147,12 @@ export class Engine {
 
   private admitFixed(now: number): void {
     const fixed = this.options.fixed!;
+    const ttft = fixed.ttftSeconds / this.options.speed;
     for (const req of this.scheduler.admitWaiting(now, this.simNow(now))) {
-      this.events.push({ at: now + fixed.ttftSeconds / this.options.speed, req, epoch: req.epoch });
+      // TTFT counts from the HTTP arrival (reading and checking the body is part of it) plus any
+      // wait for admission; a preempted request recomputes: TTFT again from now.
+      const at = req.pieces.length === 0 ? req.arrivedAt + (now - req.submittedAt) + ttft : now + ttft;
+      this.events.push({ at, req, epoch: req.epoch });
     }
     const top = this.events.peek();
     if (top) this.eventTimer.at(top.at);

@@ -31,6 +31,8 @@ export class SimRequest {
   readonly blockHashes: number[] = [];
   readonly chunkHashes: number[] = [];
   // Timestamps, seconds on the monotonic clock
+  /** When the engine got it (after the body was read and checked); arrivedAt is the HTTP arrival. */
+  submittedAt = 0;
   firstTokenAt = 0;
   lastTokenAt = 0;
 
