@@ -92,6 +92,7 @@ export class Replay {
   private resolveDone: (() => void) | null = null;
 
   constructor(private readonly options: ReplayOptions) {
+    options.target.afterRead = this.sendDue;
     const { turns, scheduledMs } = options;
     this.records = turns.map((turn) => ({
       index: turn.index,
@@ -181,6 +182,18 @@ export class Replay {
       this.immediate = setImmediate(this.pump);
     }
   }
+
+  /** Sends every turn that is due now; the armed timer stays as it is. */
+  private readonly sendDue = (): void => {
+    const heap = this.heap;
+    if (heap.size === 0 || this.stopped) return;
+    let now = performance.now();
+    while (heap.size > 0 && heap.peekKey() <= now) {
+      this.send(heap.pop(), now);
+      if (this.stopped) return;
+      now = performance.now();
+    }
+  };
 
   private readonly pump = (): void => {
     this.immediate = null;

@@ -44,8 +44,8 @@ export async function resetPrefixCache(baseUrl: string): Promise<PrefixCacheRese
       return { status: 'unsupported', http_status: response.status, detail: 'the server has no POST /reset_prefix_cache (vLLM needs VLLM_SERVER_DEV_MODE=1)' };
     }
     if (!response.ok) return { status: 'failed', http_status: response.status, detail: text.slice(0, 300) };
-    // vLLM answers an empty 200, or a boolean when the reset could not run (blocks in use).
-    if (text === 'false' || /"success"\s*:\s*false/.test(text)) {
+    // vLLM answers an empty 200 (some versions a boolean); kvsweep's simulator {"reset": bool}.
+    if (text === 'false' || /"(success|reset)"\s*:\s*false/.test(text)) {
       return { status: 'failed', http_status: response.status, detail: `server answered ${text.slice(0, 100)}` };
     }
     return { status: 'ok', http_status: response.status, detail: text === '' ? 'reset' : text.slice(0, 100) };

@@ -89,6 +89,22 @@ describe('server metrics', () => {
       expect(series.at(-1)!.phase).toBe('after');
     }
   });
+
+  it('reads counters exposed without _total, as other simulators name them', async () => {
+    const sim = await startSim(['--speed', '50', '--no-counter-total-suffix']);
+    sims.push(sim);
+    const before = await scrapeCounters(sim.baseUrl, COUNTERS);
+    const run = await runLoadgen({
+      baseUrl: sim.baseUrl, model: SIM_MODEL, dataset, requestRate: 8, arrival: 'trace', numPrompts: 40,
+      timeLimitS: null, mockDecoding: false, seed: 2, resultDir: join(dir, 'no-total'),
+    });
+    const after = await scrapeCounters(sim.baseUrl, COUNTERS);
+    const text = await (await fetch(`${sim.baseUrl}/metrics`)).text();
+    expect(text).toMatch(/^vllm:prefix_cache_queries\{/m);
+    expect(run.result.cache_statistics.prefix_cache_queries).toBe(after['vllm:prefix_cache_queries']! - before['vllm:prefix_cache_queries']!);
+    expect(run.result.cache_statistics.prefix_cache_hits).toBeGreaterThan(0);
+    expect(run.result.cache_statistics.prefix_cache_reset.status).toBe('unsupported');
+  });
 });
 
 describe('kvsweep loadgen CLI', () => {
