@@ -10,7 +10,9 @@ export class GpuBlockPool {
   /** Blocks a request can hold: all but the null block. */
   readonly usable: number;
   private readonly refCount: Int32Array;
-  private readonly hashOf: Float64Array; // NaN = holds no cached content
+  // Hash + 1 of the cached content, 0 = none (zero-filled arrays cost nothing to create, which
+  // keeps start-up fast with millions of blocks; hashes are < 2^53, so + 1 stays exact).
+  private readonly hashOf: Float64Array;
   private readonly prev: Int32Array;
   private readonly next: Int32Array;
   private head = NONE;
@@ -22,7 +24,7 @@ export class GpuBlockPool {
   constructor(readonly numBlocks: number) {
     this.usable = Math.max(0, numBlocks - 1);
     this.refCount = new Int32Array(numBlocks);
-    this.hashOf = new Float64Array(numBlocks).fill(Number.NaN);
+    this.hashOf = new Float64Array(numBlocks);
     this.prev = new Int32Array(numBlocks);
     this.next = new Int32Array(numBlocks);
     this.neverUsed = this.usable;
@@ -82,9 +84,9 @@ export class GpuBlockPool {
         if (b === NONE) throw new Error('GPU block pool exhausted: caller must check numFree');
         this.unlink(b);
         const h = this.hashOf[b]!;
-        if (!Number.isNaN(h)) {
-          this.cached.delete(h);
-          this.hashOf[b] = Number.NaN;
+        if (h !== 0) {
+          this.cached.delete(h - 1);
+          this.hashOf[b] = 0;
         }
       }
       this.refCount[b] = 1;
@@ -94,8 +96,8 @@ export class GpuBlockPool {
 
   /** Registers a full block's hash; a duplicate of content already cached stays uncached (vLLM). */
   cacheBlock(block: number, hash: number): void {
-    if (!Number.isNaN(this.hashOf[block]!) || this.cached.has(hash)) return;
-    this.hashOf[block] = hash;
+    if (this.hashOf[block] !== 0 || this.cached.has(hash)) return;
+    this.hashOf[block] = hash + 1;
     this.cached.set(hash, block);
   }
 
@@ -110,7 +112,7 @@ export class GpuBlockPool {
   /** vLLM's reset_prefix_cache: forgets all cached content, refused while any block is held. */
   reset(): boolean {
     if (this.numFree !== this.usable) return false;
-    for (const b of this.cached.values()) this.hashOf[b] = Number.NaN;
+    for (const b of this.cached.values()) this.hashOf[b] = 0;
     this.cached.clear();
     return true;
   }
