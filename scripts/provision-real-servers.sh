@@ -59,6 +59,7 @@ if ! flock -n 9; then
   say "another provisioning run holds $root/.lock; waiting (up to 60 min)"
   flock -w 3600 9 || fail "timed out waiting for $root/.lock"
 fi
+lock_wait=$(elapsed "$run_start")
 declare -A this_run=()
 
 provision_venv() {
@@ -134,9 +135,9 @@ write_record() {
   local steps_json="{" name
   for name in "${!this_run[@]}"; do steps_json+="\"$name\": \"${this_run[$name]}\", "; done
   steps_json="${steps_json%, }}"
-  python3 - "$root" "$steps_json" "$(elapsed "$run_start")" <<PY
+  python3 - "$root" "$steps_json" "$(elapsed "$run_start")" "$lock_wait" <<PY
 import json, os, sys
-root, steps, seconds = sys.argv[1], json.loads(sys.argv[2]), float(sys.argv[3])
+root, steps, seconds, lock_wait = sys.argv[1], json.loads(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
 def stamp(name):
     path = os.path.join(root, "stamps", name)
     return json.loads(open(path).read().splitlines()[1]) if os.path.exists(path) else None
@@ -152,7 +153,7 @@ if venv and model:
     }
 if sim:
     record["llm_d_sim"] = {"binary": "$sim_binary", "module": "$LLMD_SIM_MODULE", "version": "$LLMD_SIM_VERSION", **sim}
-record["last_run"] = {"seconds": seconds, "steps": {k: (v if v == "cached" else float(v)) for k, v in steps.items()}}
+record["last_run"] = {"seconds": seconds, "lock_wait_seconds": lock_wait, "steps": {k: (v if v == "cached" else float(v)) for k, v in steps.items()}}
 tmp = os.path.join(root, "provisioned.json.partial")
 with open(tmp, "w") as f:
     json.dump(record, f, indent=2)

