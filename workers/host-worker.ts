@@ -107,6 +107,9 @@ export async function startHostWorker(options: HostWorkerOptions): Promise<Runni
     maxHeartbeatThrottleInterval: '1 second',
     defaultHeartbeatThrottleInterval: '1 second',
     shutdownGraceTime: '5 seconds',
+    // A workflow cached on a worker that died would wait this long on that worker's sticky queue
+    // before another worker takes it: part of the recovery time after a host loss.
+    stickyQueueScheduleToStartTimeout: '2 seconds',
   } as const;
   if (options.control) {
     workers.push(
