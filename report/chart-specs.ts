@@ -1,0 +1,75 @@
+// Vega-Lite specifications of the report's figures: a grid of panels, one per metric, each with one
+// line per eviction strategy against cache size. Pure: specs are data, rendered elsewhere.
+import type { TopLevelSpec } from 'vega-lite';
+import type { ChartGroup, ChartPoint, MetricDefinition } from './chart-data.ts';
+
+/** Fonts of the charts: the browser picks the first it has; resvg does the same for the PNGs. */
+export const CHART_FONT = 'DejaVu Sans, Helvetica Neue, Helvetica, Arial, Liberation Sans, sans-serif';
+
+const PANEL_WIDTH = 300;
+const PANEL_HEIGHT = 190;
+
+const axisFormat: Record<MetricDefinition['format'], string> = { number: '~s', percent: '.0%', integer: 'd' };
+
+/** x: cache size; one value gets a domain around it so its points sit mid-panel, not on an edge. */
+function cacheSizeEncoding(group: ChartGroup) {
+  const sizes = group.cacheSizes;
+  const only = sizes.length === 1 ? sizes[0]! : null;
+  const domain = only === null ? undefined : only > 0 ? [0, only * 2] : [-1, 1];
+  return {
+    field: 'cache_size_gb',
+    type: 'quantitative' as const,
+    title: group.xScale === 'log' ? 'cache size (GB, log scale)' : 'cache size (GB)',
+    scale: group.xScale === 'log' ? { type: 'log' as const, nice: false, padding: 16 } : { zero: true, padding: 12, ...(domain ? { domain } : {}) },
+    // Ticks at the swept sizes themselves (at most a dozen, or they overlap).
+    axis: { values: sizes.length <= 12 ? sizes : undefined, format: '~g', labelFlush: false },
+  };
+}
+
+/** One panel: the metric's points of this group, or a note when it has none. */
+function panelSpec(group: ChartGroup, metric: MetricDefinition, points: ChartPoint[]) {
+  const title = { text: metric.title, anchor: 'start' as const, frame: 'group' as const, fontSize: 13 };
+  if (points.length === 0) {
+    return {
+      title,
+      width: PANEL_WIDTH,
+      height: PANEL_HEIGHT,
+      data: { values: [{ note: 'no values' }] },
+      mark: { type: 'text' as const, color: '#888', fontSize: 12 },
+      encoding: { text: { field: 'note', type: 'nominal' as const }, x: { value: PANEL_WIDTH / 2 }, y: { value: PANEL_HEIGHT / 2 } },
+    };
+  }
+  return {
+    title,
+    width: PANEL_WIDTH,
+    height: PANEL_HEIGHT,
+    data: { values: points },
+    // point: a sweep with one cache size still shows its figures, as dots.
+    mark: { type: 'line' as const, point: { filled: true, size: 55 }, strokeWidth: 2, clip: true },
+    encoding: {
+      x: cacheSizeEncoding(group),
+      y: { field: 'value', type: 'quantitative' as const, title: metric.unit, scale: { zero: true }, axis: { format: axisFormat[metric.format] } },
+      color: { field: 'series', type: 'nominal' as const, title: 'eviction strategy', scale: { domain: group.series }, sort: group.series },
+    },
+  };
+}
+
+/** A titled grid of panels (one per metric) sharing one colour legend. */
+export function figureSpec(group: ChartGroup, metrics: readonly MetricDefinition[], title: string, columns: number): TopLevelSpec {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: title, subtitle: `${group.model} · ${group.dataset}`, anchor: 'start', fontSize: 15 },
+    columns,
+    concat: metrics.map((metric) => panelSpec(group, metric, group.points.filter((p) => p.metric === metric.key))),
+    resolve: { scale: { color: 'shared' } },
+    spacing: 28,
+    padding: 12,
+    config: {
+      background: 'white',
+      font: CHART_FONT,
+      view: { stroke: '#ddd' },
+      axis: { labelFontSize: 11, titleFontSize: 11, titleFontWeight: 'normal', gridColor: '#eee' },
+      legend: { orient: 'bottom', direction: 'vertical', labelLimit: 480, labelFontSize: 12, titleFontSize: 12 },
+    },
+  } as TopLevelSpec;
+}

@@ -1,0 +1,83 @@
+// What the report's table links to and quotes from each experiment folder: the logs and result
+// files that exist (links relative to the results folder, so the folder can be moved or shared),
+// and for a failed experiment the tail of its last attempt's log from outcome.json.
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { basename, join, relative, sep } from 'node:path';
+import type { SummaryEntry } from './summary-entries.ts';
+
+export interface FileLink {
+  label: string;
+  /** Relative to the report's folder (normally the results folder), URL-encoded. */
+  href: string;
+}
+
+export interface ExperimentFiles {
+  links: FileLink[];
+  /** The last log lines of the last failed attempt, when outcome.json has them. */
+  logTail: string[];
+}
+
+/** Files of an experiment folder worth a link, in the order the table shows them. */
+const LINKED_FILES = ['server.log', 'client.log', 'result.json', 'outcome.json', 'requests.jsonl', 'metrics.jsonl', 'server-command.json'];
+const ATTEMPT_FILES = ['server.log', 'client.log'];
+
+async function isDirectory(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => null))?.isDirectory() ?? false;
+}
+
+async function isFile(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => null))?.isFile() ?? false;
+}
+
+/** An href from a folder to a file: each path segment URL-encoded (ids may hold '%' or '#'). */
+export function relativeHref(fromDir: string, file: string): string {
+  return relative(fromDir, file).split(sep).map(encodeURIComponent).join('/');
+}
+
+/** The experiment's folder: `<resultsDir>/<id>` (also after a move), else its recorded results_path. */
+async function experimentFolder(resultsDir: string, entry: SummaryEntry): Promise<string | null> {
+  if (basename(entry.experiment_id) === entry.experiment_id && (await isDirectory(join(resultsDir, entry.experiment_id)))) {
+    return join(resultsDir, entry.experiment_id);
+  }
+  if (entry.results_path && (await isDirectory(entry.results_path))) return entry.results_path;
+  return null;
+}
+
+function logTailOf(outcome: unknown): string[] {
+  const attempts = (outcome as { attempts?: unknown } | null)?.attempts;
+  if (!Array.isArray(attempts)) return [];
+  const failed = attempts.filter((a): a is { log_tail: unknown[] } => Array.isArray((a as { log_tail?: unknown })?.log_tail) && (a as { log_tail: unknown[] }).log_tail.length > 0);
+  return (failed[failed.length - 1]?.log_tail ?? []).filter((line): line is string => typeof line === 'string');
+}
+
+/**
+ * Links (relative to `reportDir`) and log tail of one experiment; an experiment without a folder
+ * gets none (no dead links).
+ */
+export async function experimentFiles(resultsDir: string, entry: SummaryEntry, reportDir = resultsDir): Promise<ExperimentFiles> {
+  const folder = await experimentFolder(resultsDir, entry);
+  if (folder === null) return { links: [], logTail: [] };
+  const links: FileLink[] = [];
+  for (const name of LINKED_FILES) {
+    if (await isFile(join(folder, name))) links.push({ label: name, href: relativeHref(reportDir, join(folder, name)) });
+  }
+  // A retried experiment keeps its earlier attempts' logs under attempts/<n>/; the folder's own
+  // logs are the last attempt's.
+  const attemptDirs = (await readdir(join(folder, 'attempts')).catch(() => [] as string[])).filter((name) => /^\d+$/.test(name)).sort((a, b) => Number(a) - Number(b));
+  for (const attempt of attemptDirs) {
+    for (const name of ATTEMPT_FILES) {
+      const file = join(folder, 'attempts', attempt, name);
+      if (await isFile(file)) links.push({ label: `attempt ${attempt} ${name}`, href: relativeHref(reportDir, file) });
+    }
+  }
+  let logTail: string[] = [];
+  if (entry.status !== 'succeeded') {
+    const text = await readFile(join(folder, 'outcome.json'), 'utf8').catch(() => null);
+    try {
+      logTail = text === null ? [] : logTailOf(JSON.parse(text));
+    } catch {
+      logTail = [];
+    }
+  }
+  return { links, logTail };
+}

@@ -1,0 +1,43 @@
+// Vega-Lite spec -> SVG (vega's headless SVG renderer: no canvas, no browser) -> PNG (resvg, a
+// Rust rasteriser shipped prebuilt in its npm package; text with the system's fonts).
+import { Resvg } from '@resvg/resvg-js';
+import { parse, View, Warn } from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+
+/** The SVG text of a chart. Inline data only: the view never loads anything. */
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const { spec: vegaSpec } = compile(spec);
+  const view = new View(parse(vegaSpec), { renderer: 'none', logLevel: Warn });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+/**
+ * Vega numbers clip paths and gradients with a counter per process; when one HTML page inlines
+ * several SVGs, ids must also be unique per page, so each chart's ids get the chart's prefix.
+ */
+export function prefixSvgIds(svg: string, prefix: string): string {
+  const ids = [...svg.matchAll(/\sid="([^"]+)"/g)].map((match) => match[1]!);
+  let out = svg;
+  for (const id of new Set(ids)) {
+    const escaped = id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    out = out
+      .replace(new RegExp(`\\sid="${escaped}"`, 'g'), ` id="${prefix}-${id}"`)
+      .replace(new RegExp(`url\\(#${escaped}\\)`, 'g'), `url(#${prefix}-${id})`)
+      .replace(new RegExp(`href="#${escaped}"`, 'g'), `href="#${prefix}-${id}"`);
+  }
+  return out;
+}
+
+/** A PNG of the SVG at `scale` times its size (2: sharp on slides and high-density screens). */
+export function svgToPng(svg: string, scale = 2): Buffer {
+  const resvg = new Resvg(svg, {
+    fitTo: { mode: 'zoom', value: scale },
+    background: 'white',
+    font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans', sansSerifFamily: 'DejaVu Sans' },
+  });
+  return resvg.render().asPng();
+}

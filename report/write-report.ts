@@ -1,0 +1,112 @@
+// writeReport(resultsDir): summary.json -> report.html and report-plots/*.png in the results
+// folder. A plain async function of the folder so a Temporal activity can call it at the end of a
+// sweep; idempotent (same names every time, stale PNGs removed) and atomic (temp file + rename).
+import { randomUUID } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { buildChartGroups, CACHE_METRICS, THROUGHPUT_METRICS, type ChartGroup, type MetricDefinition } from './chart-data.ts';
+import { figureSpec } from './chart-specs.ts';
+import { experimentFiles, relativeHref } from './experiment-files.ts';
+import { experimentRows, pendingRows } from './experiment-table.ts';
+import { notPlottedLines, reportHtml, type ReportSection } from './html.ts';
+import { prefixSvgIds, renderSvg, svgToPng } from './render.ts';
+import { readSummary } from './summary-entries.ts';
+
+export const REPORT_FILE = 'report.html';
+export const PLOTS_DIR = 'report-plots';
+
+export interface ReportResult {
+  report_path: string;
+  /** Absolute paths of the PNGs written, in report order. */
+  images: string[];
+}
+
+/** The figures of every group: the old runner's 2x2 grid, then throughput and preemptions. */
+const FIGURES: readonly { suffix: string; title: string; metrics: readonly MetricDefinition[]; columns: number }[] = [
+  { suffix: 'ttft-and-hits', title: 'TTFT and cache hit rates against cache size', metrics: CACHE_METRICS, columns: 2 },
+  { suffix: 'throughput', title: 'Throughput and preemptions against cache size', metrics: THROUGHPUT_METRICS, columns: 3 },
+];
+
+/** Readers (a browser, a second report run) see the old file or the new one, never half of one. */
+async function writeFileAtomic(path: string, content: string | Uint8Array): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const temporary = join(dirname(path), `.${basename(path)}.${randomUUID()}.tmp`);
+  try {
+    await writeFile(temporary, content);
+    await rename(temporary, path);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
+}
+
+/** The sweep id and planned experiment ids from sweep.json, when the folder has a readable one. */
+async function readSweepPlan(resultsDir: string): Promise<{ sweepId: string | null; experimentIds: string[] }> {
+  try {
+    const plan = JSON.parse(await readFile(join(resultsDir, 'sweep.json'), 'utf8')) as { sweep_id?: unknown; experiment_ids?: unknown };
+    return {
+      sweepId: typeof plan.sweep_id === 'string' ? plan.sweep_id : null,
+      experimentIds: Array.isArray(plan.experiment_ids) ? plan.experiment_ids.filter((id): id is string => typeof id === 'string') : [],
+    };
+  } catch {
+    return { sweepId: null, experimentIds: [] };
+  }
+}
+
+async function renderGroup(resultsDir: string, reportDir: string, group: ChartGroup, images: string[]): Promise<ReportSection> {
+  const metricTitles = new Map([...CACHE_METRICS, ...THROUGHPUT_METRICS].map((m) => [m.key, m.title]));
+  const section: ReportSection = { group, figures: [], notPlotted: notPlottedLines(group.missing, metricTitles) };
+  if (group.points.length === 0) return section;
+  for (const figure of FIGURES) {
+    const svg = await renderSvg(figureSpec(group, figure.metrics, figure.title, figure.columns));
+    const png = join(resultsDir, PLOTS_DIR, `${group.slug}-${figure.suffix}.png`);
+    await writeFileAtomic(png, svgToPng(svg));
+    images.push(png);
+    section.figures.push({ title: figure.title, svg: prefixSvgIds(svg, `${group.slug}-${figure.suffix}`), pngHref: relativeHref(reportDir, png) });
+  }
+  return section;
+}
+
+/** PNGs of an earlier report whose group is gone would mislead: only this report's stay. */
+async function removeStalePlots(resultsDir: string, keep: readonly string[]): Promise<void> {
+  const names = await readdir(join(resultsDir, PLOTS_DIR)).catch(() => [] as string[]);
+  const kept = new Set(keep.map((path) => basename(path)));
+  await Promise.all(names.filter((name) => name.endsWith('.png') && !kept.has(name)).map((name) => rm(join(resultsDir, PLOTS_DIR, name), { force: true })));
+}
+
+export interface ReportOptions {
+  /** Where to write the HTML instead of <resultsDir>/report.html; its links are made relative to it. */
+  out?: string;
+}
+
+/** Writes report.html and its PNGs into resultsDir; throws UserError when summary.json is missing. */
+export async function writeReport(resultsDir: string, options: ReportOptions = {}): Promise<ReportResult> {
+  resultsDir = resolve(resultsDir);
+  const reportPath = options.out ? resolve(options.out) : join(resultsDir, REPORT_FILE);
+  const reportDir = dirname(reportPath);
+  const { entries } = await readSummary(resultsDir);
+  const plan = await readSweepPlan(resultsDir);
+  const images: string[] = [];
+  const sections: ReportSection[] = [];
+  for (const group of buildChartGroups(entries)) sections.push(await renderGroup(resultsDir, reportDir, group, images));
+
+  const files = new Map(await Promise.all(entries.map(async (entry) => [entry.experiment_id, await experimentFiles(resultsDir, entry, reportDir)] as const)));
+  const summarised = new Set(entries.map((e) => e.experiment_id));
+  const rows = [...experimentRows(entries, files), ...pendingRows(plan.experimentIds.filter((id) => !summarised.has(id)))];
+  const summaryLinks = [];
+  for (const name of ['summary.json', 'summary.csv', 'sweep.json']) {
+    if ((await stat(join(resultsDir, name)).catch(() => null))?.isFile()) summaryLinks.push({ label: name, href: relativeHref(reportDir, join(resultsDir, name)) });
+  }
+
+  const html = reportHtml({
+    title: `kvsweep report: ${plan.sweepId ?? basename(resultsDir)}`,
+    resultsDir,
+    generatedAt: new Date().toISOString(),
+    sections,
+    rows,
+    summaryLinks,
+  });
+  await writeFileAtomic(reportPath, html);
+  await removeStalePlots(resultsDir, images);
+  return { report_path: reportPath, images };
+}
