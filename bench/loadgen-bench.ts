@@ -46,6 +46,8 @@ interface ClientRun {
   client_cpu_percent: number | null;
   simulator_cpu_percent: number;
   loop_delay_p99_ms: number | null;
+  /** Median TTFT: when it grows, the server (not the client) is falling behind. */
+  ttft_p50_ms: number | null;
   load_average: number;
 }
 
@@ -87,6 +89,7 @@ async function measure(sim: BenchSim, dataset: string, rate: number, seconds: nu
     client_cpu_percent: r.client.cpu_percent,
     simulator_cpu_percent: simCpu(),
     loop_delay_p99_ms: r.client.event_loop_delay_ms.p99,
+    ttft_p50_ms: r.median_ttft_ms,
     load_average: load,
   };
   console.log(JSON.stringify(run));
