@@ -194,6 +194,13 @@ async function startup(model: string): Promise<StartupRun> {
   return { first_log_line_ms: firstLine, health_200_ms: ready, sigterm_exit_ms: performance.now() - t1 };
 }
 
+/** Spawn to exit of `kvsweep --help`: what Node, tsx and the CLI entry cost before any simulator code. */
+async function cliBaseline(): Promise<number> {
+  const t0 = performance.now();
+  await run([process.execPath, BIN, '--help']);
+  return performance.now() - t0;
+}
+
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const rows: ThroughputRow[] = [];
@@ -201,6 +208,8 @@ if (has('wrk')) rows.push(await throughput('wrk'));
 else console.error('wrk not found (apt-get install wrk): Node client only');
 rows.push(await throughput('node'));
 
+const baselineRuns: number[] = [];
+for (let i = 0; i < startupRuns; i++) baselineRuns.push(await cliBaseline());
 const startupFigures: Record<string, { runs: StartupRun[]; median_health_200_ms: number; median_sigterm_exit_ms: number }> = {};
 for (const model of [MODEL, 'Qwen/Qwen3-8B-FP8']) {
   await startup(model); // warms the tsx transform cache, as every later start finds it
@@ -216,6 +225,8 @@ const result = {
   command: `npx tsx bench/simulator-throughput.ts --duration ${duration} --connections ${connections} --startup-runs ${startupRuns}`,
   throughput: rows,
   startup: startupFigures,
+  cli_help_baseline_ms: { runs: baselineRuns, median: median(baselineRuns) },
+  load_avg_1m_at_end: loadavg()[0],
 };
 mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
 writeFileSync(join(ROOT, 'bench/results/simulator-throughput.json'), `${JSON.stringify(result, null, 2)}\n`);
@@ -228,4 +239,5 @@ for (const r of rows) {
 for (const [model, s] of Object.entries(startupFigures)) {
   console.log(`start-up ${model}: spawn to /health 200 median ${s.median_health_200_ms.toFixed(0)} ms; SIGTERM to exit median ${s.median_sigterm_exit_ms.toFixed(0)} ms (${s.runs.length} runs)`);
 }
+console.log(`baseline: \`kvsweep --help\` spawn to exit median ${median(baselineRuns).toFixed(0)} ms (Node + tsx + CLI entry)`);
 console.log('wrote bench/results/simulator-throughput.json');

@@ -33,7 +33,12 @@ export function conversationScore(turns: number, idleSeconds: number, c: Convers
 }
 
 interface Chunk {
+  key: number;
   owner: Conversation;
+  // LRU list links (a Map's insertion order would do, but V8 finds a Map's first key by walking
+  // past every deleted entry, which makes FIFO eviction quadratic).
+  older: Chunk | undefined;
+  newer: Chunk | undefined;
 }
 
 interface Conversation {
@@ -53,9 +58,15 @@ export interface CpuTierCounters {
 }
 
 export class CpuTier {
-  private readonly chunks = new Map<number, Chunk>(); // insertion order = LRU order
+  private readonly chunks = new Map<number, Chunk>();
+  private oldest: Chunk | undefined;
+  private newest: Chunk | undefined;
   private readonly conversations = new Map<string, Conversation>();
   private readonly holders = new Set<Conversation>(); // conversations owning at least one chunk
+  // The last victim chosen, reused while no score or holder has changed (evicting a conversation's
+  // chunks changes no score), so a store that evicts many chunks scans the holders once.
+  private victim: Conversation | undefined;
+  private victimAt = Number.NaN;
   readonly counters: CpuTierCounters = { lookupTokens: 0, lookupHitTokens: 0, requestedTokens: 0, hitTokens: 0, storedTokens: 0, evictedChunks: 0 };
 
   constructor(
@@ -78,6 +89,7 @@ export class CpuTier {
     const c = this.conversation(id);
     c.turns++;
     c.lastReference = now;
+    this.victim = undefined;
   }
 
   /** Tokens of the longest stored prefix among `chunkHashes` (a lookup: nothing changes). */
@@ -100,13 +112,13 @@ export class CpuTier {
       const chunk = this.chunks.get(key);
       if (!chunk) break;
       if (lru) {
-        this.chunks.delete(key);
-        this.chunks.set(key, chunk);
+        this.unlink(chunk);
+        this.append(chunk);
       } else if (chunk.owner !== owner) {
         const previous = chunk.owner;
         chunk.owner = owner!;
         owner!.chunks.push(key);
-        this.holders.add(owner!);
+        this.hold(owner!);
         this.disown(previous);
       }
     }
@@ -120,9 +132,11 @@ export class CpuTier {
       const key = chunkHashes[i]!;
       if (this.chunks.has(key)) continue;
       if (this.chunks.size >= this.capacityChunks && !this.evictOne(owner, now)) return;
-      this.chunks.set(key, { owner });
+      const chunk: Chunk = { key, owner, older: undefined, newer: undefined };
+      this.chunks.set(key, chunk);
+      this.append(chunk);
       owner.chunks.push(key);
-      this.holders.add(owner);
+      this.hold(owner);
       this.counters.storedTokens += this.chunkSize;
     }
   }
@@ -130,6 +144,7 @@ export class CpuTier {
   /** Drops every chunk (counters are kept: they are cumulative). */
   reset(): void {
     this.chunks.clear();
+    this.oldest = this.newest = undefined;
     this.holders.clear();
     for (const c of this.conversations.values()) c.chunks = [];
   }
@@ -143,6 +158,34 @@ export class CpuTier {
     return c;
   }
 
+  private append(chunk: Chunk): void {
+    chunk.older = this.newest;
+    chunk.newer = undefined;
+    if (this.newest) this.newest.newer = chunk;
+    else this.oldest = chunk;
+    this.newest = chunk;
+  }
+
+  private unlink(chunk: Chunk): void {
+    if (chunk.older) chunk.older.newer = chunk.newer;
+    else this.oldest = chunk.newer;
+    if (chunk.newer) chunk.newer.older = chunk.older;
+    else this.newest = chunk.older;
+  }
+
+  /** Evicts one chunk. */
+  private remove(chunk: Chunk): void {
+    this.unlink(chunk);
+    this.chunks.delete(chunk.key);
+    this.counters.evictedChunks++;
+  }
+
+  private hold(c: Conversation): void {
+    if (this.holders.has(c)) return;
+    this.holders.add(c);
+    this.victim = undefined;
+  }
+
   private disown(c: Conversation): void {
     // Stale keys stay in c.chunks; drop c from holders once none of its keys is its own.
     if (!c.chunks.some((k) => this.chunks.get(k)?.owner === c)) {
@@ -154,30 +197,32 @@ export class CpuTier {
   /** Evicts one chunk; false when the policy would rather not store (conversation-aware bypass). */
   private evictOne(storing: Conversation, now: number): boolean {
     if (this.policy.kind === 'lru') {
-      const oldest = this.chunks.keys().next();
-      if (oldest.done) return false;
-      this.chunks.delete(oldest.value);
-      this.counters.evictedChunks++;
+      const oldest = this.oldest;
+      if (!oldest) return false;
+      this.remove(oldest);
       return true;
     }
     const config = this.policy.config;
     for (;;) {
-      let victim: Conversation | undefined;
-      let victimScore = Infinity;
-      for (const c of this.holders) {
-        const s = conversationScore(c.turns, now - c.lastReference, config);
-        if (s < victimScore || (s === victimScore && victim !== undefined && c.lastReference < victim.lastReference)) {
-          victim = c;
-          victimScore = s;
+      let victim = this.victimAt === now && this.victim && this.holders.has(this.victim) ? this.victim : undefined;
+      if (!victim) {
+        let victimScore = Infinity;
+        for (const c of this.holders) {
+          const s = conversationScore(c.turns, now - c.lastReference, config);
+          if (s < victimScore || (s === victimScore && victim !== undefined && c.lastReference < victim.lastReference)) {
+            victim = c;
+            victimScore = s;
+          }
         }
+        this.victim = victim;
+        this.victimAt = now;
       }
       // The storing conversation scoring lowest: storing would only evict its own chunks.
       if (!victim || victim === storing) return false;
       while (victim.chunks.length > 0) {
-        const key: number = victim.chunks.pop()!;
-        if (this.chunks.get(key)?.owner !== victim) continue;
-        this.chunks.delete(key);
-        this.counters.evictedChunks++;
+        const chunk = this.chunks.get(victim.chunks.pop()!);
+        if (chunk?.owner !== victim) continue;
+        this.remove(chunk);
         if (victim.chunks.length === 0) this.holders.delete(victim);
         return true;
       }
