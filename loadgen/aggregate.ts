@@ -16,6 +16,7 @@ export interface RunFacts {
   mockDecoding: boolean;
   timeLimitS: number | null;
   timeLimitReached: boolean;
+  interrupted: boolean;
   /** ms since the run start; null when nothing was sent. */
   firstSendMs: number | null;
   lastSendMs: number | null;
@@ -74,6 +75,7 @@ export function aggregate(records: readonly RequestRecord[], facts: RunFacts): L
     mock_decoding: facts.mockDecoding,
     time_limit_s: facts.timeLimitS,
     time_limit_reached: facts.timeLimitReached,
+    interrupted: facts.interrupted,
     num_prompts: records.length,
     duration: durationS,
     completed: ok.length,

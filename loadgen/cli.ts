@@ -53,7 +53,18 @@ export async function main(argv: string[]): Promise<number> {
   const emit = (event: Record<string, unknown>): void => {
     process.stdout.write(`${JSON.stringify(event)}\n`);
   };
+  // A signal stops the replay and still writes the results of what ran, then exits 128 + signo.
+  const controller = new AbortController();
+  let signalCode = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signalCode = signal === 'SIGINT' ? 130 : 143;
+    human(`${signal}: stopping; requests in flight are aborted, results are written`);
+    controller.abort(`interrupted by ${signal}`);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   const run = await runLoadgen({
+    signal: controller.signal,
     baseUrl: o.baseUrl,
     model: o.model,
     dataset: o.dataset,
@@ -71,11 +82,14 @@ export async function main(argv: string[]): Promise<number> {
     onProgress: jsonl
       ? (c) => emit({ type: 'progress', elapsed_s: round(c.elapsedS), scheduled: c.scheduled, sent: c.sent, completed: c.completed, failed: c.failed, total: c.total })
       : undefined,
+  }).finally(() => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   });
   human(run.summaryText);
   human(`results: ${run.resultPath}`);
   if (jsonl) emit({ type: 'done', result: run.resultPath });
-  return 0;
+  return signalCode;
 }
 
 function round(seconds: number): number {

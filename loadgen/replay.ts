@@ -45,6 +45,8 @@ export interface ReplayOutcome {
   lastSendAt: number | null;
   endAt: number;
   timeLimitReached: boolean;
+  /** Stopped by interrupt() (a signal) before the end. */
+  interrupted: boolean;
   maxConcurrent: number;
 }
 
@@ -85,6 +87,7 @@ export class Replay {
   private graceTimer: NodeJS.Timeout | null = null;
   private stopped = false;
   private timeLimitReached = false;
+  private interrupted = false;
   private sent = 0;
   private completed = 0;
   private failed = 0;
@@ -166,6 +169,7 @@ export class Replay {
       lastSendAt: this.lastSendAt,
       endAt: performance.now(),
       timeLimitReached: this.timeLimitReached,
+      interrupted: this.interrupted,
       maxConcurrent: this.maxConcurrent,
     };
   }
@@ -312,21 +316,33 @@ export class Replay {
 
   /** Time limit: nothing more is sent; requests in flight get the grace period, then are aborted. */
   private readonly stop = (): void => {
-    this.stopped = true;
     this.timeLimitReached = true;
+    this.halt(this.options.graceMs, `aborted: still running ${this.options.graceMs} ms after the time limit`);
+  };
+
+  /** Interruption (SIGINT/SIGTERM): nothing more is sent and requests in flight are aborted now. */
+  interrupt(reason: string): void {
+    if (this.resolveDone === null) return;
+    this.interrupted = true;
+    if (this.graceTimer !== null) clearTimeout(this.graceTimer);
+    this.halt(0, `aborted: ${reason}`);
+  }
+
+  private halt(graceMs: number, abortReason: string): void {
+    this.stopped = true;
     if (this.timer !== null) clearTimeout(this.timer);
     if (this.immediate !== null) clearImmediate(this.immediate);
     this.timer = null;
     this.immediate = null;
     for (const index of this.heap.drain()) this.records[index]!.due_ms = null;
     this.prepared.clear();
-    if (this.inFlight.size > 0) {
-      this.graceTimer = setTimeout(() => {
-        for (const request of [...this.inFlight.values()]) request.abort(`aborted: still running ${this.options.graceMs} ms after the time limit`);
-      }, this.options.graceMs);
-    }
+    const abortAll = (): void => {
+      for (const request of [...this.inFlight.values()]) request.abort(abortReason);
+    };
+    if (graceMs <= 0) abortAll();
+    else if (this.inFlight.size > 0) this.graceTimer = setTimeout(abortAll, graceMs);
     this.checkDone();
-  };
+  }
 
   private checkDone(): void {
     if (this.inFlight.size > 0) return;

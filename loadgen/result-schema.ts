@@ -76,6 +76,8 @@ export const LoadgenResult = z.object({
   mock_decoding: z.boolean(),
   time_limit_s: figure,
   time_limit_reached: z.boolean(),
+  /** The run was stopped by SIGINT/SIGTERM: figures cover what happened until then. */
+  interrupted: z.boolean(),
   /** Turns taken from the trace (after num_prompts). */
   num_prompts: z.number().int(),
   /** Seconds from the first send to the end of the last request. */

@@ -42,6 +42,8 @@ export interface LoadgenOptions {
   onProgress?: (counters: ReplayCounters) => void;
   /** Human-readable lines about the run's steps. */
   log?: (line: string) => void;
+  /** Aborting it stops the replay at once (requests in flight aborted); results are still written. */
+  signal?: AbortSignal;
 }
 
 export interface LoadgenRun {
@@ -119,11 +121,15 @@ export async function runLoadgen(options: LoadgenOptions): Promise<LoadgenRun> {
   loopDelay.enable();
   const cpuBefore = process.cpuUsage();
   const running = replay.run();
+  const onAbort = (): void => replay.interrupt(String(options.signal?.reason ?? 'interrupted'));
+  if (options.signal?.aborted) onAbort();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
   sampler.start(performance.timeOrigin + replay.startedAt);
   let outcome;
   try {
     outcome = await running;
   } finally {
+    options.signal?.removeEventListener('abort', onAbort);
     if (progress !== null) clearInterval(progress);
     agent.destroy();
   }
@@ -147,6 +153,7 @@ export async function runLoadgen(options: LoadgenOptions): Promise<LoadgenRun> {
     mockDecoding: options.mockDecoding,
     timeLimitS: options.timeLimitS,
     timeLimitReached: outcome.timeLimitReached,
+    interrupted: outcome.interrupted,
     firstSendMs: ms(outcome.firstSendAt),
     lastSendMs: ms(outcome.lastSendAt),
     endMs: outcome.endAt - outcome.startAt,

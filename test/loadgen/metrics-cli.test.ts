@@ -44,9 +44,13 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runCli(args: string[], signalAfterMs?: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [ENTRY, 'loadgen', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    if (signalAfterMs !== undefined) {
+      // Once the replay runs (first progress line), then after the delay.
+      child.stdout.once('data', () => setTimeout(() => child.kill('SIGTERM'), signalAfterMs));
+    }
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -133,6 +137,22 @@ describe('kvsweep loadgen CLI', () => {
     expect(code).toBe(0);
     expect(stdout).toMatch(/^============ Serving Benchmark Result ============$/m);
     expect(stdout).toMatch(/^Successful requests: +10$/m);
+  });
+
+  it('SIGTERM stops the replay, aborts requests in flight, still writes the results, exits 143', async () => {
+    const sim = sims.at(-1)!;
+    const resultDir = join(dir, 'sigterm');
+    const { code, stdout, stderr } = await runCli(
+      ['--base-url', sim.baseUrl, '--model', SIM_MODEL, '--dataset', dataset, '--request-rate', '1', '--result-dir', resultDir, '--progress', 'jsonl'],
+      500,
+    );
+    expect(code, stderr).toBe(143);
+    expect(stderr).toMatch(/SIGTERM: stopping/);
+    expect(stdout.trim().split('\n').at(-1)).toContain('"type":"done"');
+    const result = LoadgenResult.parse(JSON.parse(await readFile(join(resultDir, 'result.json'), 'utf8')));
+    expect(result.interrupted).toBe(true);
+    expect(result.not_started).toBeGreaterThan(0);
+    expect(result.completed + result.failed + result.aborted + result.not_started).toBe(result.num_prompts);
   });
 
   it.each([

@@ -80,6 +80,7 @@ function facts(overrides: Partial<RunFacts> = {}): RunFacts {
     mockDecoding: false,
     timeLimitS: null,
     timeLimitReached: false,
+    interrupted: false,
     firstSendMs: 0,
     lastSendMs: 1000,
     endMs: 2000,
