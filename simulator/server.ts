@@ -13,6 +13,7 @@ import { renderMetrics } from './metrics.ts';
 import { ApiError, type Kind, parseGeneration, parseJsonBody, parseMessages, parsePrompt, ResponseFormat } from './openai-api.ts';
 import { naturalLength } from './reply.ts';
 import { type OutputSink, SimRequest } from './request.ts';
+import { JsonSink, StreamSink } from './sinks.ts';
 import { Scheduler } from './scheduler.ts';
 import { rooflineTiming } from './timing.ts';
 import { tokenizeChat } from './tokenizer.ts';
@@ -31,52 +32,6 @@ function seededRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-class StreamSink implements OutputSink {
-  private started = false;
-  private ended = false;
-  constructor(
-    private readonly res: ServerResponse,
-    private readonly fmt: ResponseFormat,
-    private readonly includeUsage: boolean,
-    private readonly onDone: () => void,
-  ) {}
-
-  flush(req: SimRequest): void {
-    if (this.ended) return;
-    let out = '';
-    if (!this.started) {
-      this.started = true;
-      if (this.fmt.kind === 'chat') out += this.fmt.roleChunk();
-    }
-    const pieces = req.pieces;
-    const n = pieces.length;
-    const done = req.state === 'finished';
-    for (let i = req.sentPieces; i < n; i++) out += this.fmt.tokenChunk(pieces[i]!.json, done && i === n - 1 ? req.finishReason : undefined);
-    req.sentPieces = n;
-    if (!done) {
-      if (out) this.res.write(out);
-      return;
-    }
-    this.ended = true;
-    if (this.includeUsage) out += this.fmt.usageChunk(req);
-    this.res.end(`${out}data: [DONE]\n\n`, this.onDone);
-  }
-}
-
-class JsonSink implements OutputSink {
-  constructor(
-    private readonly res: ServerResponse,
-    private readonly fmt: ResponseFormat,
-    private readonly onDone: () => void,
-  ) {}
-
-  flush(req: SimRequest): void {
-    if (req.state !== 'finished' || this.res.headersSent) return;
-    this.res.writeHead(200, { 'content-type': 'application/json' });
-    this.res.end(this.fmt.complete(req), this.onDone);
-  }
 }
 
 function sendJson(res: ServerResponse, status: number, body: string): void {
