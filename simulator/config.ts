@@ -168,8 +168,9 @@ export function resolveConfig(model: string, o: RawOptions, env: NodeJS.ProcessE
     const sizing = sizeGpuCache(geometry, { ...parallel, gpuMemoryBytes, utilization: gpuMemoryUtilization, weightBytes, kvDtypeBytes, blockSize, maxBatchedTokens: maxNumBatchedTokens });
     if (sizing.numBlocks === 0) {
       throw new UserError(
-        `no memory left for the KV cache: ${(sizing.weightBytesPerDevice / GiB).toFixed(1)} GiB of weights per device against ${o.gpuMemoryGb} GiB x ${gpuMemoryUtilization} ` +
-          `(raise --gpu-memory-utilization or --gpu-memory-gb, or use more devices with --tensor-parallel-size)`,
+        `no memory left for the KV cache: ${(sizing.weightBytesPerDevice / GiB).toFixed(2)} GiB of weights and ${(sizing.activationBytes / GiB).toFixed(2)} GiB of activations ` +
+          `per device against ${o.gpuMemoryGb} GiB x ${gpuMemoryUtilization} ` +
+          `(raise --gpu-memory-utilization or --gpu-memory-gb, use more devices with --tensor-parallel-size, or lower --max-num-batched-tokens)`,
       );
     }
     numGpuBlocks = sizing.numBlocks;

@@ -31,6 +31,7 @@ export interface GpuSizing {
   /** Memory for the KV cache on each device, in bytes (negative when the weights do not fit). */
   kvBytesPerDevice: number;
   weightBytesPerDevice: number;
+  activationBytes: number;
   numBlocks: number;
 }
 
@@ -40,9 +41,10 @@ export function sizeGpuCache(
   opts: Parallelism & { gpuMemoryBytes: number; utilization: number; weightBytes: number; kvDtypeBytes: number; blockSize: number; maxBatchedTokens: number },
 ): GpuSizing {
   const weightBytesPerDevice = opts.weightBytes / (opts.tensorParallel * opts.pipelineParallel);
-  const kvBytesPerDevice = opts.gpuMemoryBytes * opts.utilization - weightBytesPerDevice - activationBytes(g, opts.maxBatchedTokens);
+  const activations = activationBytes(g, opts.maxBatchedTokens);
+  const kvBytesPerDevice = opts.gpuMemoryBytes * opts.utilization - weightBytesPerDevice - activations;
   const blockBytes = opts.blockSize * kvBytesPerTokenPerDevice(g, opts.kvDtypeBytes, opts);
-  return { kvBytesPerDevice, weightBytesPerDevice, numBlocks: Math.max(0, Math.floor(kvBytesPerDevice / blockBytes)) };
+  return { kvBytesPerDevice, weightBytesPerDevice, activationBytes: activations, numBlocks: Math.max(0, Math.floor(kvBytesPerDevice / blockBytes)) };
 }
 
 /**
