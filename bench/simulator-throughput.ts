@@ -102,6 +102,8 @@ interface ThroughputRow {
   requests_per_s: number;
   output_tokens_per_s: number;
   simulator_cpu_cores: number;
+  /** Requests per CPU-second of the simulator: its one-core capacity, whatever else shares the core. */
+  requests_per_simulator_cpu_second: number;
   generation_tokens_per_request: number;
   latency_ms?: { p50: number; p99: number };
   load_avg_1m: number;
@@ -147,6 +149,7 @@ async function throughput(client: 'wrk' | 'node'): Promise<ThroughputRow> {
       requests_per_s: completed / duration,
       output_tokens_per_s: tokens / duration,
       simulator_cpu_cores: cpu / elapsed,
+      requests_per_simulator_cpu_second: completed / cpu,
       generation_tokens_per_request: tokens / done,
       ...(latency ? { latency_ms: latency } : {}),
       load_avg_1m: load,
@@ -233,7 +236,8 @@ writeFileSync(join(ROOT, 'bench/results/simulator-throughput.json'), `${JSON.str
 for (const r of rows) {
   console.log(
     `${r.client.padEnd(4)} ${r.connections} connections: ${r.requests_per_s.toFixed(0)} req/s (${r.output_tokens_per_s.toFixed(0)} output tokens/s, ` +
-      `${r.generation_tokens_per_request.toFixed(2)} tokens/request), ${r.failed} failed, simulator CPU ${r.simulator_cpu_cores.toFixed(2)} cores, load avg ${r.load_avg_1m.toFixed(1)}`,
+      `${r.generation_tokens_per_request.toFixed(2)} tokens/request), ${r.failed} failed, simulator CPU ${r.simulator_cpu_cores.toFixed(2)} cores ` +
+      `= ${r.requests_per_simulator_cpu_second.toFixed(0)} requests per CPU-second, load avg ${r.load_avg_1m.toFixed(1)}`,
   );
 }
 for (const [model, s] of Object.entries(startupFigures)) {
