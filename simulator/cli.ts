@@ -70,6 +70,9 @@ function probePort(host: string, port: number): Promise<number> {
   });
 }
 
+/** 1234567 -> "1,234,567" (without loading Intl at start-up). */
+const thousands = (n: number): string => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+
 function describe(c: SimConfig): string[] {
   const g = c.geometry;
   const tokens = (c.numGpuBlocks - 1) * c.blockSize;
@@ -79,8 +82,8 @@ function describe(c: SimConfig): string[] {
       `${c.kvBytesPerToken} KV bytes per token, weights ${(c.weightBytes / GiB / (c.tensorParallel * c.pipelineParallel)).toFixed(2)} GiB per device, ` +
       `tensor_parallel_size=${c.tensorParallel}, pipeline_parallel_size=${c.pipelineParallel}`,
     `# GPU blocks: ${c.numGpuBlocks}, block size ${c.blockSize}, prefix caching ${c.prefixCaching ? 'on' : 'off'}`,
-    `GPU KV cache size: ${tokens.toLocaleString('en-US')} tokens`,
-    `Maximum concurrency for ${c.maxModelLen.toLocaleString('en-US')} tokens per request: ${(tokens / c.maxModelLen).toFixed(2)}x`,
+    `GPU KV cache size: ${thousands(tokens)} tokens`,
+    `Maximum concurrency for ${thousands(c.maxModelLen)} tokens per request: ${(tokens / c.maxModelLen).toFixed(2)}x`,
   ];
   const t = c.cpuTier;
   if (t) {
