@@ -14,8 +14,8 @@ export interface TestProcess {
   kill: (signal?: NodeJS.Signals) => Promise<void>;
 }
 
-export function startKvsweep(args: string[], env: Record<string, string>): TestProcess {
-  const child = spawn(process.execPath, [KVSWEEP_BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startKvsweep(args: string[], env: Record<string, string>, cwd?: string): TestProcess {
+  const child = spawn(process.execPath, [KVSWEEP_BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], ...(cwd ? { cwd } : {}) });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -32,8 +32,8 @@ export function startKvsweep(args: string[], env: Record<string, string>): TestP
 }
 
 /** Runs a kvsweep command to its end. */
-export async function runKvsweep(args: string[], env: Record<string, string>, timeoutMs = 300_000): Promise<{ code: number | null; output: string }> {
-  const p = startKvsweep(args, env);
+export async function runKvsweep(args: string[], env: Record<string, string>, timeoutMs = 300_000, cwd?: string): Promise<{ code: number | null; output: string }> {
+  const p = startKvsweep(args, env, cwd);
   const timer = setTimeout(() => p.child.kill('SIGKILL'), timeoutMs);
   const code = await p.exited;
   clearTimeout(timer);
