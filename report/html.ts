@@ -46,6 +46,13 @@ export function notPlottedLines(missing: readonly MissingFigure[], metricTitles:
 
 const anchorOf = (section: ReportSection) => `group-${section.group.slug}`;
 
+/** Shows a chart a quarter larger than drawn (its viewBox scales it), never wider than the page. */
+export function enlargeSvg(svg: string, factor = 1.25): string {
+  const width = Number(/^<svg[^>]*\swidth="([\d.]+)"/.exec(svg)?.[1]);
+  if (!Number.isFinite(width) || width <= 0) return svg;
+  return svg.replace(/^<svg/, `<svg style="width: ${Math.round(width * factor)}px"`);
+}
+
 const STYLE = `
 body { font: 14px/1.45 "DejaVu Sans", "Helvetica Neue", Helvetica, Arial, sans-serif; margin: 24px; color: #1d2430; }
 h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 18px; margin: 32px 0 8px; border-bottom: 1px solid #dde; padding-bottom: 4px; }
@@ -58,7 +65,7 @@ table { border-collapse: collapse; font-size: 12px; } th, td { border: 1px solid
 th { background: #f3f5f9; position: sticky; top: 0; } td.num { text-align: right; white-space: nowrap; }
 tr.failed td { background: #fff4f2; } tr.pending td, tr.cancelled td { background: #f8f8f8; }
 td.id span { font-family: "DejaVu Sans Mono", monospace; } .files { font-size: 11px; margin-top: 2px; } .files a { margin-right: 6px; white-space: nowrap; }
-td.error { min-width: 12em; max-width: 360px; } td { white-space: nowrap; } td.id, td.error { white-space: normal; } td.id { min-width: 22em; } pre { white-space: pre-wrap; font-size: 11px; margin: 4px 0; }
+td.error { min-width: 12em; max-width: 360px; } td { white-space: nowrap; } td.id, td.error { white-space: normal; } td.id { min-width: 22em; } pre { white-space: pre; font-size: 11px; margin: 4px 0; } td.error details[open] { min-width: 50em; }
 .table-wrap { overflow-x: auto; }
 `;
 
@@ -72,7 +79,7 @@ function countsHtml(rows: readonly TableRow[]): string {
 function sectionHtml(section: ReportSection): string {
   const { group } = section;
   const figures = section.figures.length
-    ? section.figures.map((f) => `<figure class="chart" data-group="${escapeHtml(group.slug)}">${f.svg}<figcaption>${escapeHtml(f.title)} · <a href="${escapeHtml(f.pngHref)}">PNG</a></figcaption></figure>`).join('\n')
+    ? section.figures.map((f) => `<figure class="chart" data-group="${escapeHtml(group.slug)}">${enlargeSvg(f.svg)}<figcaption>${escapeHtml(f.title)} · <a href="${escapeHtml(f.pngHref)}">PNG</a></figcaption></figure>`).join('\n')
     : `<p class="not-plotted">Nothing to plot: no experiment of this group reported figures (see the table below).</p>`;
   const notPlotted = section.notPlotted.length
     ? `<div class="not-plotted"><p>Not in the charts:</p><ul>${section.notPlotted.map((line) => `<li>${escapeHtml(line)}</li>`).join('')}</ul></div>`

@@ -5,14 +5,12 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, wri
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { projectRoot } from '../../client/paths.ts';
 import { writeReport } from '../../report/index.ts';
 import { runKvsweep } from '../support/processes.ts';
 import { rawEntry } from './entries.ts';
+import { FAILED_ID, FIXTURE } from './fixture.ts';
 import { inspectPng } from './png.ts';
 
-export const FIXTURE = join(projectRoot, 'test', 'fixtures', 'results', 'reportfix_2026-11-28');
-const FAILED_ID = 'sim-small_chat-b_c0.02gb_r10_lru';
 // Vega's first two category colours: the lru and conversation_aware lines.
 const LINE_COLOURS = ['4c78a8', 'f58518'];
 
