@@ -158,7 +158,6 @@ export class SimServer {
         this.handlePost(path, body, res, arrivedAt);
       } catch (error) {
         if (!(error instanceof ApiError)) throw error;
-        this.scheduler.stats.httpErrors++;
         sendJson(res, error.status, error.body());
       }
     });

@@ -35,8 +35,6 @@ export class EngineStats {
   promptTokens = 0;
   generationTokens = 0;
   readonly finished = { stop: 0, length: 0, abort: 0 };
-  /** Requests answered with an error before reaching the engine (validation, injected faults). */
-  httpErrors = 0;
   readonly ttft = new Histogram(TTFT_BUCKETS);
   readonly itl = new Histogram(ITL_BUCKETS);
   readonly e2e = new Histogram(LATENCY_BUCKETS);
