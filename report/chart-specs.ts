@@ -22,7 +22,7 @@ function cacheSizeEncoding(group: ChartGroup) {
     title: group.xScale === 'log' ? 'cache size (GB, log scale)' : 'cache size (GB)',
     scale: group.xScale === 'log' ? { type: 'log' as const, nice: false, padding: 16 } : { zero: true, padding: 12, ...(domain ? { domain } : {}) },
     // Ticks at the swept sizes themselves (at most a dozen, or they overlap).
-    axis: { values: sizes.length <= 12 ? sizes : undefined, format: '~g', labelFlush: false },
+    axis: { values: sizes.length <= 12 ? sizes : undefined, format: '.6~g', labelFlush: false },
   };
 }
 
@@ -45,7 +45,7 @@ function panelSpec(group: ChartGroup, metric: MetricDefinition, points: ChartPoi
     height: PANEL_HEIGHT,
     data: { values: points },
     // point: a sweep with one cache size still shows its figures, as dots.
-    mark: { type: 'line' as const, point: { filled: true, size: 55 }, strokeWidth: 2, clip: true },
+    mark: { type: 'line' as const, point: { filled: true, size: 55 }, strokeWidth: 2 },
     encoding: {
       x: cacheSizeEncoding(group),
       y: { field: 'value', type: 'quantitative' as const, title: metric.unit, scale: { zero: true }, axis: { format: axisFormat[metric.format] } },

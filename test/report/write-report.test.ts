@@ -130,6 +130,9 @@ describe('writeReport on edge cases', () => {
     expect(section('mixed')).toContain('qwen-8b_mixed_c8gb_r1_lru: P99 TTFT not reported');
     expect(section('mixed')).toContain('qwen-8b_mixed_c32gb_r1_lightgbm (failed): no figures');
     expect(section('broken')).toContain('Nothing to plot');
+    // Cache-size ticks read as the sizes the user swept.
+    for (const size of ['8', '16', '32']) expect(section('mixed')).toMatch(new RegExp(`<text[^>]*>${size}</text>`));
+    expect(section('mixed')).not.toMatch(/<text[^>]*>\de\+\d<\/text>/);
     expect(html.match(/<tr class="/g)).toHaveLength(12);
     // No experiment folders here: no links to logs that do not exist.
     expect(linkedFiles(report_path).filter((l) => !l.includes('report-plots') && !l.endsWith('summary.json'))).toEqual([]);
