@@ -4,7 +4,7 @@
 //  1. send-time error at 500 req/s (goal p99 <= 1 ms);
 //  2. the highest rate one client process sustains with send-time error p99 <= 1 ms (goal >= 5,000);
 //  3. a reference client (aiperf, from PyPI, in .kvsweep/refclients/aiperf) on the same server;
-//  4. Node's http module against fetch, closed loop;  5. loading a 1,000,000-row trace.
+//  4. HTTP clients (undici dispatch, http, fetch), closed loop;  5. loading a 1,000,000-row trace.
 // Points 1 and 2 run twice: with the default scheduler, and with the client under SCHED_FIFO
 // (`chrt -f 10`). On this shared 2-core machine other developers' builds and tests keep the load
 // average at 5-9; the kernel then leaves any ordinary process off the CPU for tens of ms (nice does
@@ -165,7 +165,7 @@ async function main(): Promise<void> {
       }
     }
 
-    console.log('# http module versus fetch (closed loop, 64 in flight)');
+    console.log('# HTTP clients: undici dispatch, http, fetch (closed loop, 64 in flight)');
     results.http_vs_fetch = await httpVersusFetch(`${sim.baseUrl}/v1/chat/completions`, MODEL, quick ? 3 : 6, 64);
     console.log(JSON.stringify(results.http_vs_fetch));
   } finally {

@@ -63,10 +63,15 @@ export function renderSection(r: Record<string, any>): string {
   if (r.http_vs_fetch) {
     const h = r.http_vs_fetch;
     lines.push(
-      '### Node http module versus fetch',
+      '### HTTP clients: undici dispatch, Node http, fetch',
       '',
-      `Closed loop, ${h.in_flight} streaming requests always in flight for ${h.seconds} s each: http ${f(h.http_rps, 0)} req/s, ` +
-        `fetch ${f(h.fetch_rps, 0)} req/s (http / fetch = ${f(h.http_rps / h.fetch_rps, 2)}). The load generator uses the http module with a keep-alive agent.`,
+      `Closed loop, ${h.in_flight} streaming requests always in flight for ${h.seconds} s each, same simulator (the benchmark process's own CPU per request):`,
+      '',
+      '| client | req/s | CPU us / request |',
+      '| --- | --- | --- |',
+      `| undici \`Client.dispatch\`, one keep-alive connection per request in flight (the load generator) | ${f(h.undici.rps, 0)} | ${f(h.undici.cpu_us_per_request, 0)} |`,
+      `| Node \`http.request\`, keep-alive agent | ${f(h.http.rps, 0)} | ${f(h.http.cpu_us_per_request, 0)} |`,
+      `| \`fetch\` | ${f(h.fetch.rps, 0)} | ${f(h.fetch.cpu_us_per_request, 0)} |`,
       '',
     );
   }

@@ -1,7 +1,10 @@
-// Closed-loop comparison of Node's http module (what the load generator uses) and fetch (undici):
-// N streaming requests always in flight for a fixed time, each fully read; requests per second.
+// Closed-loop comparison of the HTTP clients the load generator could use: undici's dispatch API
+// on one keep-alive connection per request in flight (what it uses), Node's http module with a
+// keep-alive agent, and fetch. N streaming requests always in flight for a fixed time, each fully
+// read; requests per second and CPU microseconds per request of this process.
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { Client } from 'undici';
 
 function body(model: string): string {
   return JSON.stringify({
@@ -10,21 +13,36 @@ function body(model: string): string {
   });
 }
 
-async function closedLoop(seconds: number, inFlight: number, one: () => Promise<void>): Promise<number> {
+interface LoopResult {
+  rps: number;
+  cpu_us_per_request: number;
+}
+
+async function closedLoop(seconds: number, inFlight: number, one: (worker: number) => Promise<void>): Promise<LoopResult> {
   const end = performance.now() + seconds * 1000;
   let done = 0;
-  const worker = async (): Promise<void> => {
+  const worker = async (id: number): Promise<void> => {
     while (performance.now() < end) {
-      await one();
+      await one(id);
       done++;
     }
   };
+  const cpu = process.cpuUsage();
   const start = performance.now();
-  await Promise.all(Array.from({ length: inFlight }, worker));
-  return done / ((performance.now() - start) / 1000);
+  await Promise.all(Array.from({ length: inFlight }, (_, id) => worker(id)));
+  const used = process.cpuUsage(cpu);
+  return { rps: done / ((performance.now() - start) / 1000), cpu_us_per_request: (used.user + used.system) / done };
 }
 
-export async function httpVersusFetch(url: string, model: string, seconds: number, inFlight: number): Promise<{ http_rps: number; fetch_rps: number; in_flight: number; seconds: number }> {
+export interface ClientComparison {
+  undici: LoopResult;
+  http: LoopResult;
+  fetch: LoopResult;
+  in_flight: number;
+  seconds: number;
+}
+
+export async function httpVersusFetch(url: string, model: string, seconds: number, inFlight: number): Promise<ClientComparison> {
   const payload = body(model);
   const agent = new http.Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
   const target = new URL(url);
@@ -43,10 +61,19 @@ export async function httpVersusFetch(url: string, model: string, seconds: numbe
     const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
     while (!(await reader.read()).done);
   };
-  await closedLoop(1, inFlight, viaHttp); // warm-up of both paths
-  await closedLoop(1, inFlight, viaFetch);
-  const httpRps = await closedLoop(seconds, inFlight, viaHttp);
-  const fetchRps = await closedLoop(seconds, inFlight, viaFetch);
+  const clients = Array.from({ length: inFlight }, () => new Client(target.origin, { pipelining: 1 }));
+  const viaUndici = (worker: number): Promise<void> =>
+    new Promise((resolve, reject) => {
+      clients[worker]!.dispatch(
+        { path: target.pathname, method: 'POST', headers: { 'content-type': 'application/json' }, body: payload },
+        { onConnect() {}, onHeaders: () => true, onData: () => true, onComplete: () => resolve(), onError: reject },
+      );
+    });
+  for (const one of [viaUndici, viaHttp, viaFetch]) await closedLoop(1, inFlight, one); // warm-up
+  const undici = await closedLoop(seconds, inFlight, viaUndici);
+  const viaHttpResult = await closedLoop(seconds, inFlight, viaHttp);
+  const viaFetchResult = await closedLoop(seconds, inFlight, viaFetch);
   agent.destroy();
-  return { http_rps: httpRps, fetch_rps: fetchRps, in_flight: inFlight, seconds };
+  await Promise.all(clients.map((c) => c.destroy()));
+  return { undici, http: viaHttpResult, fetch: viaFetchResult, in_flight: inFlight, seconds };
 }

@@ -14,7 +14,7 @@ import { PromptBuilder, ASSUMED_CALIBRATION } from './prompt.ts';
 import { calibratePrompts, checkServer, resetPrefixCache, type PrefixCacheReset } from './server-api.ts';
 import { startMetricsSampler } from './metrics-sampler.ts';
 import { computeCacheStatistics } from './cache-stats.ts';
-import { createAgent } from './http-chat.ts';
+import { ConnectionPool } from './http-chat.ts';
 import { Replay, type ReplayCounters } from './replay.ts';
 import { aggregate, formatResultBlock } from './aggregate.ts';
 import type { LoadgenResult, RequestRecord } from './result-schema.ts';
@@ -104,10 +104,10 @@ export async function runLoadgen(options: LoadgenOptions): Promise<LoadgenRun> {
   const sampler = await startMetricsSampler({ baseUrl: root, file: metricsFile, intervalMs: options.metricsIntervalMs ?? 1000, settleMs: 1000 });
   log(`metrics: recording ${root}/metrics (${sampler.mode})`);
 
-  const url = new URL(`${root}/v1/chat/completions`);
-  const agent = createAgent(url, Math.min(4096, trace.conversations));
+  const rootUrl = new URL(root);
+  const pool = new ConnectionPool(rootUrl.origin);
   const replay = new Replay({
-    target: { agent, url },
+    target: { pool, path: `${rootUrl.pathname.replace(/\/$/, '')}/v1/chat/completions` },
     model: options.model,
     turns: trace.turns,
     scheduledMs: scheduleTimes(trace.turns, options.arrival, options.requestRate, options.seed),
@@ -131,7 +131,7 @@ export async function runLoadgen(options: LoadgenOptions): Promise<LoadgenRun> {
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
     if (progress !== null) clearInterval(progress);
-    agent.destroy();
+    await pool.destroy();
   }
   loopDelay.disable();
   const cpu = process.cpuUsage(cpuBefore);
