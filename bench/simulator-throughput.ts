@@ -2,7 +2,7 @@
 // second at unlimited speed, the simulator pinned to one core, driven by a separate load process
 // on the other core (wrk with a Lua POST script when installed, and kvsweep's own Node client).
 // Also the start-up time: spawn to the first 200 from /health, and SIGTERM to exit.
-// Run: npx tsx bench/simulator-throughput.ts [--duration 10] [--connections 64] [--startup-runs 10]
+// Run: npx tsx bench/simulator-throughput.ts [--duration 10] [--connections 64] [--startup-runs 10] [--clients wrk,node]
 // Writes bench/results/simulator-throughput.json and prints a summary.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -22,6 +22,7 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '64' },
     'startup-runs': { type: 'string', default: '10' },
+    clients: { type: 'string', default: 'wrk,node' },
   },
 });
 const duration = Number(args.duration);
@@ -206,10 +207,13 @@ async function cliBaseline(): Promise<number> {
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
+const clients = args.clients.split(',');
 const rows: ThroughputRow[] = [];
-if (has('wrk')) rows.push(await throughput('wrk'));
-else console.error('wrk not found (apt-get install wrk): Node client only');
-rows.push(await throughput('node'));
+if (clients.includes('wrk')) {
+  if (has('wrk')) rows.push(await throughput('wrk'));
+  else console.error('wrk not found (apt-get install wrk): Node client only');
+}
+if (clients.includes('node')) rows.push(await throughput('node'));
 
 const baselineRuns: number[] = [];
 for (let i = 0; i < startupRuns; i++) baselineRuns.push(await cliBaseline());
@@ -225,7 +229,7 @@ const result = {
   benchmark: 'simulator-throughput',
   date: new Date().toISOString(),
   machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, pinned_with_taskset: TASKSET },
-  command: `npx tsx bench/simulator-throughput.ts --duration ${duration} --connections ${connections} --startup-runs ${startupRuns}`,
+  command: `npx tsx bench/simulator-throughput.ts --duration ${duration} --connections ${connections} --startup-runs ${startupRuns} --clients ${args.clients}`,
   throughput: rows,
   startup: startupFigures,
   cli_help_baseline_ms: { runs: baselineRuns, median: median(baselineRuns) },
