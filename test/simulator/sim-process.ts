@@ -18,10 +18,19 @@ export interface SimProcess {
 
 const running = new Set<ChildProcess>();
 
+/** The parent's environment without the variables the simulator reads, plus the test's own. */
+function simEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  const base = { ...process.env };
+  for (const key of Object.keys(base)) {
+    if (key.startsWith('LMCACHE_') || key === 'CUDA_VISIBLE_DEVICES' || key === 'VLLM_SERVER_DEV_MODE') delete base[key];
+  }
+  return { ...base, ...env };
+}
+
 /** Spawns `kvsweep sim serve` with `args`; resolves once the first log line gives the port. */
 export function spawnSim(args: string[], env: Record<string, string> = {}): Promise<SimProcess> {
   const child = spawn(process.execPath, [BIN, 'sim', 'serve', ...args], {
-    env: { ...process.env, ...env },
+    env: simEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);
@@ -93,7 +102,7 @@ export async function killAll(): Promise<void> {
 
 /** Runs `kvsweep sim ...` to completion (for flag errors): exit code and output. */
 export function runSim(args: string[], env: Record<string, string> = {}, timeoutMs = 20_000): Promise<{ code: number | string; output: string }> {
-  const child = spawn(process.execPath, [BIN, 'sim', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'sim', ...args], { env: simEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   let output = '';
   child.stdout.on('data', (c: Buffer) => (output += c.toString()));
