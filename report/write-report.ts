@@ -9,17 +9,10 @@ import { figureSpec } from './chart-specs.ts';
 import { experimentFiles, relativeHref } from './experiment-files.ts';
 import { experimentRows, pendingRows } from './experiment-table.ts';
 import { notPlottedLines, reportHtml, type ReportSection } from './html.ts';
+import { PLOTS_DIR, REPORT_FILE, type ReportOptions, type ReportResult } from './names.ts';
 import { prefixSvgIds, renderSvg, svgToPng } from './render.ts';
 import { readSummary } from './summary-entries.ts';
 
-export const REPORT_FILE = 'report.html';
-export const PLOTS_DIR = 'report-plots';
-
-export interface ReportResult {
-  report_path: string;
-  /** Absolute paths of the PNGs written, in report order. */
-  images: string[];
-}
 
 /** The figures of every group: the old runner's 2x2 grid, then throughput and preemptions. */
 const FIGURES: readonly { suffix: string; title: string; metrics: readonly MetricDefinition[]; columns: number }[] = [
@@ -72,11 +65,6 @@ async function removeStalePlots(resultsDir: string, keep: readonly string[]): Pr
   const names = await readdir(join(resultsDir, PLOTS_DIR)).catch(() => [] as string[]);
   const kept = new Set(keep.map((path) => basename(path)));
   await Promise.all(names.filter((name) => name.endsWith('.png') && !kept.has(name)).map((name) => rm(join(resultsDir, PLOTS_DIR, name), { force: true })));
-}
-
-export interface ReportOptions {
-  /** Where to write the HTML instead of <resultsDir>/report.html; its links are made relative to it. */
-  out?: string;
 }
 
 /** Writes report.html and its PNGs into resultsDir; throws UserError when summary.json is missing. */

@@ -136,7 +136,7 @@ describe('writeReport on edge cases', () => {
     expect(html.match(/<tr class="/g)).toHaveLength(12);
     // No experiment folders here: no links to logs that do not exist.
     expect(linkedFiles(report_path).filter((l) => !l.includes('report-plots') && !l.endsWith('summary.json'))).toEqual([]);
-  });
+  }, 180_000); // 12 PNGs: about 20 s on 2 loaded cores
 
   it('lists experiments that sweep.json plans but summary.json does not hold yet as pending', async () => {
     writeFileSync(join(dir, 'summary.json'), JSON.stringify([rawEntry({ cache: 1 })]));
