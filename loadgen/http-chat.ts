@@ -78,8 +78,11 @@ export class ConnectionPool {
   }
 }
 
-/** Sends one request; `done` is called exactly once. */
-export function streamChat(target: ChatTarget, body: string, done: (outcome: ChatOutcome) => void): InFlight {
+/**
+ * Sends one request; `done` is called exactly once. `sentAt` is the caller's performance.now()
+ * just before the call: the send instant the replay's schedule and time limit are judged by.
+ */
+export function streamChat(target: ChatTarget, body: string, sentAt: number, done: (outcome: ChatOutcome) => void): InFlight {
   const outcome: ChatOutcome = {
     ok: false,
     aborted: false,
@@ -150,7 +153,7 @@ export function streamChat(target: ChatTarget, body: string, done: (outcome: Cha
   };
   const parser = new SseParser(onEvent);
   const afterRead = target.afterRead;
-  outcome.sentAt = performance.now();
+  outcome.sentAt = sentAt;
   client.dispatch(
     {
       path: target.path,

@@ -81,9 +81,12 @@ export class Replay {
   private firstSendAt: number | null = null;
   private lastSendAt: number | null = null;
   private timer: NodeJS.Timeout | null = null;
+  /** Due time (ms from the start) the armed setTimeout is for. */
   private timerDeadline = Number.POSITIVE_INFINITY;
   private immediate: NodeJS.Immediate | null = null;
   private limitTimer: NodeJS.Timeout | null = null;
+  /** performance.now() of the time limit, set at the first send. */
+  private limitAt: number | null = null;
   private graceTimer: NodeJS.Timeout | null = null;
   private stopped = false;
   private timeLimitReached = false;
@@ -131,12 +134,13 @@ export class Replay {
 
   /** Runs the whole replay; resolves when every turn is finished, failed, aborted or not started. */
   run(): Promise<ReplayOutcome> {
-    // A short lead so the first deadline is not already in the past when the loop starts.
-    this.startAt = performance.now() + 5;
     for (const conversation of this.conversations.values()) {
       const first = conversation.turns[0]!;
       this.enqueue(first, this.options.scheduledMs[first]!);
     }
+    // The clock starts once the schedule is built (heap keys are relative to it), with a short
+    // lead so that the first deadline is not already past when the loop first runs.
+    this.startAt = performance.now() + 5;
     const done = new Promise<void>((resolve) => {
       this.resolveDone = resolve;
     });
@@ -177,9 +181,8 @@ export class Replay {
   /** Puts a turn on the schedule at `dueMs` (relative to the start). */
   private enqueue(index: number, dueMs: number): void {
     this.records[index]!.due_ms = dueMs;
-    this.heap.push(this.startAt + dueMs, index);
-    const deadline = this.startAt + dueMs;
-    if (this.immediate === null && deadline < this.timerDeadline) {
+    this.heap.push(dueMs, index);
+    if (this.immediate === null && dueMs < this.timerDeadline) {
       if (this.timer !== null) clearTimeout(this.timer);
       this.timer = null;
       this.timerDeadline = Number.POSITIVE_INFINITY;
@@ -191,9 +194,10 @@ export class Replay {
   private readonly sendDue = (): void => {
     const heap = this.heap;
     if (heap.size === 0 || this.stopped) return;
+    const start = this.startAt;
     let now = performance.now();
-    while (heap.size > 0 && heap.peekKey() <= now) {
-      this.send(heap.pop(), now);
+    while (heap.size > 0 && heap.peekKey() <= now - start) {
+      this.send(heap.pop());
       if (this.stopped) return;
       now = performance.now();
     }
@@ -205,9 +209,10 @@ export class Replay {
     this.timerDeadline = Number.POSITIVE_INFINITY;
     if (this.stopped) return;
     const heap = this.heap;
+    const start = this.startAt;
     let now = performance.now();
-    while (heap.size > 0 && heap.peekKey() <= now) {
-      this.send(heap.pop(), now);
+    while (heap.size > 0 && heap.peekKey() <= now - start) {
+      this.send(heap.pop());
       if (this.stopped) return;
       now = performance.now();
     }
@@ -215,7 +220,7 @@ export class Replay {
     const next = heap.peekId();
     if (!this.prepared.has(next)) this.prepared.set(next, this.prepare(next));
     const deadline = heap.peekKey();
-    const wait = deadline - performance.now();
+    const wait = deadline - (performance.now() - start);
     if (wait > SPIN_WINDOW_MS) {
       this.timerDeadline = deadline;
       this.timer = setTimeout(this.pump, wait - SPIN_WINDOW_MS);
@@ -249,19 +254,30 @@ export class Replay {
     return { body, message, queryTokens, expectedPromptTokens };
   }
 
-  private send(index: number, now: number): void {
+  private send(index: number): void {
     let prepared = this.prepared.get(index);
     if (prepared) this.prepared.delete(index);
     else prepared = this.prepare(index);
+    const now = performance.now();
+    // The time limit is exact: a turn due at or after it is not sent, even if the limit's timer
+    // has not fired yet (Node's timers can be a millisecond late).
+    if (this.limitAt !== null && now >= this.limitAt) {
+      this.records[index]!.due_ms = null;
+      this.stop();
+      return;
+    }
     const record = this.records[index]!;
     this.sent++;
     if (this.firstSendAt === null) {
       this.firstSendAt = now;
-      if (this.options.timeLimitMs !== null) this.limitTimer = setTimeout(this.stop, this.options.timeLimitMs);
+      if (this.options.timeLimitMs !== null) {
+        this.limitAt = now + this.options.timeLimitMs;
+        this.limitTimer = setTimeout(this.stop, this.options.timeLimitMs);
+      }
     }
     record.expected_prompt_tokens = prepared.expectedPromptTokens;
     const p = prepared;
-    const inFlight = streamChat(this.options.target, p.body, (outcome) => this.finish(index, p, outcome));
+    const inFlight = streamChat(this.options.target, p.body, now, (outcome) => this.finish(index, p, outcome));
     this.lastSendAt = performance.now();
     this.inFlight.set(index, inFlight);
     if (this.inFlight.size > this.maxConcurrent) this.maxConcurrent = this.inFlight.size;
@@ -306,7 +322,7 @@ export class Replay {
       if (dueMs <= nowMs) {
         // The conversation was the bottleneck: the next turn is due now, sent at once.
         this.records[nextIndex]!.due_ms = dueMs;
-        this.send(nextIndex, performance.now());
+        this.send(nextIndex);
       } else {
         this.enqueue(nextIndex, dueMs);
       }
@@ -316,6 +332,7 @@ export class Replay {
 
   /** Time limit: nothing more is sent; requests in flight get the grace period, then are aborted. */
   private readonly stop = (): void => {
+    if (this.stopped) return;
     this.timeLimitReached = true;
     this.halt(this.options.graceMs, `aborted: still running ${this.options.graceMs} ms after the time limit`);
   };
@@ -330,6 +347,7 @@ export class Replay {
 
   private halt(graceMs: number, abortReason: string): void {
     this.stopped = true;
+    if (this.limitTimer !== null) clearTimeout(this.limitTimer);
     if (this.timer !== null) clearTimeout(this.timer);
     if (this.immediate !== null) clearImmediate(this.immediate);
     this.timer = null;
