@@ -77,7 +77,7 @@ export const LoadgenResult = z.object({
   time_limit_s: figure,
   time_limit_reached: z.boolean(),
   /** The run was stopped by SIGINT/SIGTERM: figures cover what happened until then. */
-  interrupted: z.boolean(),
+  interrupted: z.boolean().default(false),
   /** Turns taken from the trace (after num_prompts). */
   num_prompts: z.number().int(),
   /** Seconds from the first send to the end of the last request. */
@@ -125,7 +125,9 @@ export const LoadgenResult = z.object({
     event_loop_delay_ms: z.object({ p50: figure, p99: figure, max: figure }),
     /** Where /metrics was scraped and parsed: `worker`, or `main-thread (...)` with the reason. */
     metrics_sampler: z.string(),
-  }),
+  })
+  // Absent from results written before these figures existed.
+  .default({ cpu_percent: null, event_loop_delay_ms: { p50: null, p99: null, max: null }, metrics_sampler: 'unknown' }),
   /** Error message -> count, most frequent first (at most 20). */
   errors: z.record(z.string(), z.number().int()),
   cache_statistics: CacheStatistics,
