@@ -12,9 +12,13 @@ const MODEL = 'kvsweep/sim-small';
 afterAll(killAll);
 
 describe('engine over HTTP', () => {
-  it('preempts running requests when blocks run out, counts it, and still completes every request', async () => {
+  // Real-time drivers, so that the 8 requests surely run at the same time.
+  it.each([
+    ['modelled timing', []],
+    ['fixed timing', ['--fixed-ttft-ms', '5', '--fixed-itl-ms', '0.5']],
+  ])('preempts running requests when blocks run out, counts it, and still completes every request (%s)', async (_, timing) => {
     // 140 blocks of 16 tokens = 2,224 usable tokens; 8 requests that each grow to 600 tokens.
-    const sim = await startSim([MODEL, '--port', '0', '--speed', 'inf', '--max-model-len', '2048', '--num-gpu-blocks-override', '140']);
+    const sim = await startSim([MODEL, '--port', '0', ...timing, '--max-model-len', '2048', '--num-gpu-blocks-override', '140']);
     const results = await Promise.all(
       Array.from({ length: 8 }, (_, i) =>
         chat(sim.baseUrl, { model: MODEL, messages: [{ role: 'user', content: words(i, 0, 100) }], max_tokens: 490, ignore_eos: true }),
