@@ -143,6 +143,11 @@ describe('aggregate', () => {
     });
   });
 
+  it('still reads a result written before `interrupted` and `client` existed', () => {
+    const { interrupted: _i, client: _c, ...older } = JSON.parse(JSON.stringify(result)) as Record<string, unknown>;
+    expect(LoadgenResult.parse(older)).toMatchObject({ interrupted: false, client: { metrics_sampler: 'unknown' } });
+  });
+
   it('prints the console block as vllm bench serve lays it out', () => {
     const text = formatResultBlock(result);
     const lines = text.split('\n');
