@@ -79,6 +79,14 @@ export function createControlActivities(deps: ControlDeps) {
       return { summary_path, counts };
     },
 
+    /** Writes report.html and its PNGs from summary.json: the last step of every sweep. */
+    async writeSweepReport(input: { results_dir: string }): Promise<{ report_path: string; images: number }> {
+      // Loaded on first use: the plotting libraries would slow every worker's start.
+      const { writeReport } = await import('../report/index.ts');
+      const { report_path, images } = await writeReport(input.results_dir);
+      return { report_path, images: images.length };
+    },
+
     /** Whether kvsweep's search attributes are registered on this namespace (a sweep started
      * from the Temporal CLI cannot know otherwise; upserting unknown ones would fail it). */
     async searchAttributesRegistered(): Promise<boolean> {

@@ -38,6 +38,8 @@ export interface ServerHandle {
   log_path: string;
   log_offset: number;
   result_dir: string;
+  /** When the process was spawned (ISO 8601, ms). */
+  started_at: string;
 }
 
 function failure(type: string, message: string, logTail: string[] = [], nonRetryable = true): ApplicationFailure {
@@ -97,7 +99,17 @@ export function createHostActivities(deps: HostDeps) {
       const logOffset = await stat(logPath).then((s) => s.size, () => 0);
       try {
         const started = await deps.processes.start(key, argv, { env, logPath, port });
-        const handle: ServerHandle = { key, host_id: deps.hostId, pid: started.pid, port, base_url: `http://127.0.0.1:${port}`, log_path: logPath, log_offset: logOffset, result_dir: resultDir };
+        const handle: ServerHandle = {
+          key,
+          host_id: deps.hostId,
+          pid: started.pid,
+          port,
+          base_url: `http://127.0.0.1:${port}`,
+          log_path: logPath,
+          log_offset: logOffset,
+          result_dir: resultDir,
+          started_at: new Date(started.startedAtMs).toISOString(),
+        };
         handles.set(key, handle);
         void started.exit.then(() => reservedPorts.delete(port));
         return handle;
@@ -167,15 +179,16 @@ export function createHostActivities(deps: HostDeps) {
     },
 
     /** Stops the server's process group (SIGTERM, SIGKILL after a grace) and checks its port is free. */
-    async teardownServer(input: { server: ServerHandle }): Promise<{ ended: string; duration_ms: number; port_free: boolean }> {
+    async teardownServer(input: { server: ServerHandle }): Promise<{ ended: string; duration_ms: number; port_free: boolean; stopped_at: string }> {
       const { server } = input;
       await deps.processes.stop(`${server.key}/client`, 1_000);
       const report = (await deps.processes.stop(server.key, deps.teardownGraceMs)) ?? { ended: 'already-gone', durationMs: 0 };
+      const stoppedAt = new Date().toISOString();
       const portFree = await waitPortFree(server.port, 5_000);
       reservedPorts.delete(server.port);
       handles.delete(server.key);
       if (!portFree) throw failure('PortStillInUse', `port ${server.port} on ${deps.hostId} is still in use after the server stopped`, [], false);
-      return { ended: report.ended, duration_ms: report.durationMs, port_free: portFree };
+      return { ended: report.ended, duration_ms: report.durationMs, port_free: portFree, stopped_at: stoppedAt };
     },
   };
 }

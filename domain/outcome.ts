@@ -21,6 +21,10 @@ export interface AttemptRecord {
   log_tail: string[];
   /** Where this attempt's files are, on host_id. */
   files: string | null;
+  /** The server's life on its GPUs: spawned, ready (ms after spawn), stopped. */
+  server_started_at: string | null;
+  server_ready_after_ms: number | null;
+  server_stopped_at: string | null;
 }
 
 export interface ExperimentOutcome {

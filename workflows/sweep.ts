@@ -97,6 +97,12 @@ async function resolveConfig(input: SweepInput): Promise<ResolvedSweep> {
   }
 }
 
+// Drawing the plots takes seconds; two tries, then the sweep ends without a report.
+const reportActivity = proxyActivities<ReturnType<typeof createControlActivities>>({
+  startToCloseTimeout: '5 minutes',
+  retry: { maximumAttempts: 2 },
+});
+
 function todayOf(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
 }
@@ -187,11 +193,18 @@ export async function SweepWorkflow(input: SweepInput): Promise<SweepResult> {
       });
       // A child that ends without reporting (terminated by hand, or failed in its own code)
       // must not leave the sweep waiting for it forever.
-      child.result().catch(() => {
-        if (!running.delete(spec.id)) return;
-        finished.set(spec.id, { status: 'failed', seconds: 0 });
-        summaryDirty = true;
-      });
+      child.result().then(
+        (outcome) => {
+          if (!running.delete(spec.id)) return;
+          finished.set(spec.id, { status: outcome.status, seconds: outcome.execution_time_seconds });
+          summaryDirty = true;
+        },
+        () => {
+          if (!running.delete(spec.id)) return;
+          finished.set(spec.id, { status: 'failed', seconds: 0 });
+          summaryDirty = true;
+        },
+      );
     } catch (error) {
       // Already running: an earlier run of this sweep started it; it will report here by signal.
       if ((error as Error).name !== 'WorkflowExecutionAlreadyStartedError') throw error;
@@ -250,9 +263,11 @@ export async function SweepWorkflow(input: SweepInput): Promise<SweepResult> {
   phase = 'summarising';
   if (useSearchAttributes) upsertSearchAttributes({ [SearchAttributes.status]: ['completed'] });
   const summary = await control.writeSweepSummary({ results_dir: resultsDir, sweep_id: sweepId, experiment_ids: specs.map((s) => s.id) });
+  // A report that cannot be drawn must not fail a sweep whose results are all on disk.
+  const report = await reportActivity.writeSweepReport({ results_dir: resultsDir }).catch(() => null);
   phase = 'done';
   setCurrentDetails(describe(counts()));
-  return { sweep_id: sweepId, results_dir: resultsDir, summary_path: summary.summary_path, report_path: null, counts: summary.counts };
+  return { sweep_id: sweepId, results_dir: resultsDir, summary_path: summary.summary_path, report_path: report?.report_path ?? null, counts: summary.counts };
 }
 
 function describe(p: SweepProgress): string {
