@@ -10,6 +10,7 @@ import { streamChat, type ChatOutcome, type ChatTarget, type InFlight } from './
 import type { PromptBuilder } from './prompt.ts';
 import type { TraceTurn } from './trace-parse.ts';
 import type { RequestRecord } from './result-schema.ts';
+import { emptyRecord, prepareTurn, recordOutcome, type Conversation, type PreparedTurn } from './conversation.ts';
 
 /** The last stretch before a deadline is covered by setImmediate; timers are this late at worst. */
 export const SPIN_WINDOW_MS = 2;
@@ -50,31 +51,11 @@ export interface ReplayOutcome {
   maxConcurrent: number;
 }
 
-interface Message {
-  role: 'user' | 'assistant';
-  content: string;
-}
-
-interface Conversation {
-  turns: number[];
-  next: number;
-  messages: Message[];
-  /** Tokens aimed for in the messages so far (user targets + replies received). */
-  contentTokens: number;
-}
-
-interface Prepared {
-  body: string;
-  message: Message;
-  queryTokens: number;
-  expectedPromptTokens: number;
-}
-
 export class Replay {
   private readonly records: RequestRecord[];
   private readonly conversations = new Map<string, Conversation>();
   private readonly conversationOf: Conversation[];
-  private readonly prepared = new Map<number, Prepared>();
+  private readonly prepared = new Map<number, PreparedTurn>();
   private readonly heap = new DeadlineHeap();
   private readonly inFlight = new Map<number, InFlight>();
   private startAt = 0;
@@ -100,26 +81,7 @@ export class Replay {
   constructor(private readonly options: ReplayOptions) {
     options.target.afterRead = this.sendDue;
     const { turns, scheduledMs } = options;
-    this.records = turns.map((turn) => ({
-      index: turn.index,
-      conversation: turn.conversationId,
-      turn: turn.turn,
-      status: 'not_started',
-      scheduled_ms: scheduledMs[turn.index]!,
-      due_ms: null,
-      sent_ms: null,
-      send_error_ms: null,
-      ttft_ms: null,
-      itl_ms: [],
-      e2el_ms: null,
-      prompt_tokens: null,
-      expected_prompt_tokens: null,
-      cached_tokens: null,
-      output_tokens: null,
-      requested_output_tokens: options.mockDecoding ? 1 : turn.replyTokens,
-      http_status: null,
-      error: null,
-    }));
+    this.records = turns.map((turn) => emptyRecord(turn, scheduledMs[turn.index]!, options.mockDecoding));
     this.conversationOf = new Array<Conversation>(turns.length);
     for (const turn of turns) {
       let conversation = this.conversations.get(turn.conversationId);
@@ -229,29 +191,8 @@ export class Replay {
     }
   };
 
-  /** Builds the request of a turn from its conversation's history as it is now. */
-  private prepare(index: number): Prepared {
-    const turn = this.options.turns[index]!;
-    const conversation = this.conversationOf[index]!;
-    const mock = this.options.mockDecoding;
-    // Mock decoding: the reply's tokens are prefilled as part of the prompt, one token is decoded.
-    const queryTokens = mock ? turn.queryTokens + turn.replyTokens : turn.queryTokens;
-    const maxTokens = mock ? 1 : turn.replyTokens;
-    const message: Message = { role: 'user', content: this.options.prompts.userMessage(turn.conversationId, turn.turn, queryTokens) };
-    const messages = [...conversation.messages, message];
-    const body = JSON.stringify({
-      model: this.options.model,
-      messages,
-      stream: true,
-      stream_options: { include_usage: true },
-      temperature: 0,
-      max_completion_tokens: maxTokens,
-      min_tokens: maxTokens,
-      ignore_eos: true,
-      user: turn.conversationId,
-    });
-    const expectedPromptTokens = this.options.prompts.expectedPromptTokens(conversation.contentTokens + queryTokens, messages.length);
-    return { body, message, queryTokens, expectedPromptTokens };
+  private prepare(index: number): PreparedTurn {
+    return prepareTurn(this.options.turns[index]!, this.conversationOf[index]!, this.options);
   }
 
   private send(index: number): void {
@@ -283,37 +224,13 @@ export class Replay {
     if (this.inFlight.size > this.maxConcurrent) this.maxConcurrent = this.inFlight.size;
   }
 
-  private finish(index: number, prepared: Prepared, outcome: ChatOutcome): void {
+  private finish(index: number, prepared: PreparedTurn, outcome: ChatOutcome): void {
     this.inFlight.delete(index);
-    const record = this.records[index]!;
     const start = this.startAt;
-    record.sent_ms = outcome.sentAt - start;
-    record.send_error_ms = record.sent_ms - record.due_ms!;
-    record.http_status = outcome.httpStatus;
-    const times = outcome.chunkTimes;
-    if (times.length > 0) {
-      record.ttft_ms = times[0]! - outcome.sentAt;
-      const itl = new Array<number>(times.length - 1);
-      for (let i = 1; i < times.length; i++) itl[i - 1] = times[i]! - times[i - 1]!;
-      record.itl_ms = itl;
-    }
-    record.prompt_tokens = outcome.promptTokens;
-    record.cached_tokens = outcome.cachedTokens;
     const conversation = this.conversationOf[index]!;
-    if (outcome.ok) {
-      record.status = 'ok';
-      record.e2el_ms = outcome.endAt - outcome.sentAt;
-      record.output_tokens = outcome.completionTokens ?? times.length;
-      this.completed++;
-      // Only turns that happened enter the history: the reply actually received, nothing invented.
-      conversation.messages.push(prepared.message, { role: 'assistant', content: outcome.content });
-      conversation.contentTokens += prepared.queryTokens + record.output_tokens;
-    } else {
-      record.status = outcome.aborted ? 'aborted' : 'failed';
-      record.error = outcome.error;
-      record.output_tokens = times.length > 0 ? (outcome.completionTokens ?? times.length) : null;
-      if (!outcome.aborted) this.failed++;
-    }
+    recordOutcome(this.records[index]!, prepared, outcome, conversation, start);
+    if (outcome.ok) this.completed++;
+    else if (!outcome.aborted) this.failed++;
     conversation.next++;
     if (!this.stopped && conversation.next < conversation.turns.length) {
       const nextIndex = conversation.turns[conversation.next]!;
