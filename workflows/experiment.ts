@@ -1,4 +1,5 @@
 import {
+  type ActivityOptions,
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
@@ -71,20 +72,23 @@ const control = proxyActivities<ReturnType<typeof createControlActivities>>({
 function hostActivities(lease: Lease, spec: ExperimentSpec): HostActivities {
   const h = `${lease.heartbeat_timeout_s}s`;
   const base = { taskQueue: lease.task_queue, scheduleToStartTimeout: h };
+  const where = `on ${lease.host_id} GPU ${lease.gpu_ids.join(',')}`;
+  // Each step says in the Web UI what it does and where.
+  const proxy = (summary: string, options: Omit<ActivityOptions, 'summary'>) => proxyActivities<HostActivities>({ ...options, summary });
   // Starting is quick and idempotent per attempt (a retry finds the process it started).
-  const start = proxyActivities<HostActivities>({ ...base, startToCloseTimeout: '1 minute', retry: { maximumAttempts: 3, nonRetryableErrorTypes: ['SpawnError'] } });
+  const start = { ...base, startToCloseTimeout: '1 minute', retry: { maximumAttempts: 3, nonRetryableErrorTypes: ['SpawnError'] } };
   // Waiting and replaying are bound to a server process: a retry could not resume them.
-  const ready = proxyActivities<HostActivities>({ ...base, heartbeatTimeout: h, startToCloseTimeout: `${spec.server.ready_timeout_s + 30}s`, retry: { maximumAttempts: 1 } });
-  const client = proxyActivities<HostActivities>({ ...base, heartbeatTimeout: h, startToCloseTimeout: `${Math.ceil(spec.time_limit * 1.5) + 300}s`, retry: { maximumAttempts: 1 } });
+  const ready = { ...base, heartbeatTimeout: h, startToCloseTimeout: `${spec.server.ready_timeout_s + 30}s`, retry: { maximumAttempts: 1 } };
+  const client = { ...base, heartbeatTimeout: h, startToCloseTimeout: `${Math.ceil(spec.time_limit * 1.5) + 300}s`, retry: { maximumAttempts: 1 } };
   // Reading results and stopping processes are idempotent: retried.
-  const after = proxyActivities<HostActivities>({ ...base, startToCloseTimeout: '1 minute', retry: { maximumAttempts: 3 } });
+  const after = { ...base, startToCloseTimeout: '1 minute', retry: { maximumAttempts: 3 } };
   return {
-    watchHost: start.watchHost,
-    startServer: start.startServer,
-    awaitServerReady: ready.awaitServerReady,
-    runClient: client.runClient,
-    collectResults: after.collectResults,
-    teardownServer: after.teardownServer,
+    watchHost: proxy('watch host', start).watchHost,
+    startServer: proxy(`start ${spec.environment} server for ${spec.model} ${where}`, start).startServer,
+    awaitServerReady: proxy(`await readiness (log /${spec.server.ready_pattern}/ and ${spec.server.health_path})`, ready).awaitServerReady,
+    runClient: proxy(`replay ${spec.dataset.name} at rate ${spec.request_rate}`, client).runClient,
+    collectResults: proxy('collect result.json and cache statistics', after).collectResults,
+    teardownServer: proxy(`tear down the server ${where}`, after).teardownServer,
   };
 }
 
