@@ -48,7 +48,8 @@ export async function parseCommand(command: Command, argv: string[]): Promise<bo
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.exitCode === 0) return false;
-      throw new UserError(`${command.name()}: ${error.message.replace(/^error: /, '')} (see --help)`, 2);
+      // The entry prints `kvsweep: ` before the message already.
+      throw new UserError(`${command.name().replace(/^kvsweep /, '')}: ${error.message.replace(/^error: /, '')} (see --help)`, 2);
     }
     throw error;
   }

@@ -25,7 +25,7 @@ interface CliOptions {
 
 export async function main(argv: string[]): Promise<number> {
   let options: CliOptions | null = null;
-  const program = new Command('loadgen')
+  const program = new Command('kvsweep loadgen')
     .description('replay a conversation trace against an OpenAI-compatible server (vLLM, the simulator)')
     .requiredOption('--base-url <url>', 'server root, e.g. http://127.0.0.1:8000')
     .requiredOption('--model <name>', 'model name sent in requests (the served model name)')

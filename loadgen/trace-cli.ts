@@ -13,7 +13,7 @@ import { integer, parseCommand, positiveInteger, positiveNumber, nonNegativeNumb
 
 export async function main(argv: string[]): Promise<number> {
   const d = DEFAULT_SYNTH_OPTIONS;
-  const program = new Command('trace').description('synthesise or inspect conversation traces');
+  const program = new Command('kvsweep trace').description('synthesise or inspect conversation traces');
   program
     .command('synth')
     .description('write a synthetic conversation trace CSV (Poisson conversation arrivals, geometric turns, log-normal lengths and think times)')

@@ -112,9 +112,14 @@ describe('server metrics', () => {
 });
 
 describe('kvsweep loadgen CLI', () => {
+  let cliSim: SimProcess;
+  beforeAll(async () => {
+    cliSim = await startSim(['--fixed-ttft-ms', '5', '--fixed-itl-ms', '2']);
+    sims.push(cliSim);
+  });
+
   it('--progress jsonl: progress lines about once a second, then done with the result path', async () => {
-    const sim = await startSim(['--fixed-ttft-ms', '5', '--fixed-itl-ms', '2']);
-    sims.push(sim);
+    const sim = cliSim;
     const resultDir = join(dir, 'cli');
     const { code, stdout, stderr } = await runCli([
       '--base-url', sim.baseUrl, '--model', SIM_MODEL, '--dataset', dataset, '--request-rate', '3', '--result-dir', resultDir, '--progress', 'jsonl',
@@ -132,7 +137,7 @@ describe('kvsweep loadgen CLI', () => {
   });
 
   it('prints the result block on stdout without --progress', async () => {
-    const sim = sims.at(-1)!;
+    const sim = cliSim;
     const { code, stdout } = await runCli(['--base-url', sim.baseUrl, '--model', SIM_MODEL, '--dataset', dataset, '--request-rate', '20', '--num-prompts', '10', '--result-dir', join(dir, 'cli2')]);
     expect(code).toBe(0);
     expect(stdout).toMatch(/^============ Serving Benchmark Result ============$/m);
@@ -140,7 +145,7 @@ describe('kvsweep loadgen CLI', () => {
   });
 
   it('SIGTERM stops the replay, aborts requests in flight, still writes the results, exits 143', async () => {
-    const sim = sims.at(-1)!;
+    const sim = cliSim;
     const resultDir = join(dir, 'sigterm');
     const { code, stdout, stderr } = await runCli(
       ['--base-url', sim.baseUrl, '--model', SIM_MODEL, '--dataset', dataset, '--request-rate', '1', '--result-dir', resultDir, '--progress', 'jsonl'],
@@ -162,7 +167,7 @@ describe('kvsweep loadgen CLI', () => {
     ['a bad rate', ['--request-rate', 'fast'], /--request-rate.*fast.*expected a number > 0/],
     ['a missing option', ['--result-dir'], /argument missing/],
   ])('exits non-zero with the reason for %s', async (_name, override, message) => {
-    const sim = sims.at(-1)!;
+    const sim = cliSim;
     const base: Record<string, string> = { '--base-url': sim.baseUrl, '--model': SIM_MODEL, '--dataset': dataset, '--result-dir': join(dir, 'bad') };
     for (let i = 0; i < override.length; i += 2) base[override[i]!] = override[i + 1]!;
     const args = Object.entries(base).flatMap(([k, v]) => (v === undefined ? [k] : [k, v]));
