@@ -98,6 +98,7 @@ describe('the README recipes with the real temporal CLI', () => {
     await temporalCli(cancel!);
     while (markedProcesses(hostId).length > 0 && Date.now() - cancelledAt < 15_000) await new Promise((resolve) => setTimeout(resolve, 100));
     const teardownMs = Date.now() - cancelledAt;
+    console.log(`cancel: every server and client gone ${teardownMs} ms after \`temporal workflow cancel\``);
     expect(markedProcesses(hostId)).toEqual([]);
     expect(teardownMs).toBeLessThan(10_000);
     await expect(handle.result()).rejects.toThrow();
