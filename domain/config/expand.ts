@@ -5,7 +5,7 @@ import { ExperimentSpec, type EvictionStrategy, type LightgbmMode } from '../exp
 import { ConfigError, dedupeProblems, formatPath, type ConfigProblem } from './problems.ts';
 import type { NormalisedDataset, ResolvedSweep } from './resolved.ts';
 import { experimentId } from './ids.ts';
-import { fillTemplate, type PlanValues } from './templates.ts';
+import { BYTES_PER_GB, fillTemplate, type PlanPlaceholder, type PlanValues } from './templates.ts';
 
 /** Name used in messages for a config given as an object rather than a file. */
 export const INLINE_SOURCE = '<inline config>';
@@ -46,13 +46,23 @@ export function expandSweep(resolved: ResolvedSweep): ExperimentSpec[] {
       problems.push({ file, path: entry.yaml_path, message: `model '${entry.model}' is missing from the resolved registry` });
       continue;
     }
-    const modelPath = model.paths[environmentName] ?? model.huggingface_path;
+    const modelPath = localModelPath(model.paths[environmentName], resolved, (name) =>
+      problems.push({
+        file,
+        path: entry.yaml_path,
+        message: `placeholder {${name}} in model '${entry.model}' paths.${environmentName} has no value ${name === 'real_servers_dir' ? missingInstallation : '(a model path may hold only {real_servers_dir})'}`,
+      }),
+    ) ?? model.huggingface_path;
     const servedName = model.served_model_name ?? modelPath;
     const gpuCount = model.tensor_parallel_size * model.pipeline_parallel_size;
+    const blockSize = environment.block_size;
+    const blockBytes = blockSize !== undefined && model.kv_bytes_per_token !== undefined ? blockSize * model.kv_bytes_per_token : undefined;
 
     for (const axis of axes(entry)) {
       const conversationAware = axis.eviction_strategy === 'conversation_aware';
       const conversationConfig = conversationAware ? entry.conversation_eviction_config : {};
+      const cacheBytes = Math.round(axis.cache_size_gb * BYTES_PER_GB);
+      const cacheBlocks = blockBytes === undefined ? 0 : Math.floor(cacheBytes / blockBytes);
       const values: PlanValues = {
         model: entry.model,
         model_path: modelPath,
@@ -64,6 +74,10 @@ export function expandSweep(resolved: ResolvedSweep): ExperimentSpec[] {
         gpu_count: String(gpuCount),
         cache_size_gb: String(axis.cache_size_gb),
         cache_size_per_gpu_gb: String(axis.cache_size_gb / gpuCount),
+        cache_size_bytes: String(cacheBytes),
+        ...(cacheBlocks > 0 ? { cache_size_blocks: String(cacheBlocks) } : {}),
+        ...(blockSize !== undefined ? { block_size: String(blockSize) } : {}),
+        ...(resolved.installation ? { real_servers_dir: resolved.installation.real_servers_dir } : {}),
         eviction_strategy: axis.eviction_strategy,
         use_conversation_eviction: String(conversationAware),
         conversation_eviction_config_json: JSON.stringify(conversationConfig),
@@ -74,14 +88,25 @@ export function expandSweep(resolved: ResolvedSweep): ExperimentSpec[] {
         mock_decoding: String(entry.mock_decoding),
         ...(axis.lightgbm_mode ? { lightgbm_mode: axis.lightgbm_mode } : {}),
       };
+      /** Why a plan-time placeholder has no value in this experiment. */
+      const whyMissing = (name: string): string => {
+        switch (name as PlanPlaceholder) {
+          case 'block_size':
+            return `because environment '${environmentName}' sets no block_size`;
+          case 'cache_size_blocks':
+            if (blockSize === undefined) return `because environment '${environmentName}' sets no block_size`;
+            if (model.kv_bytes_per_token === undefined) return `because model '${entry.model}' sets no kv_bytes_per_token`;
+            return `because ${axis.cache_size_gb} GB holds no whole block of ${blockSize} tokens x ${model.kv_bytes_per_token} bytes`;
+          case 'real_servers_dir':
+            return missingInstallation;
+          default:
+            return `for eviction strategy ${axis.eviction_strategy}`;
+        }
+      };
       const fill = (template: string, where: string): string => {
         const { text, missing } = fillTemplate(template, values);
         for (const name of missing) {
-          problems.push({
-            file,
-            path: entry.yaml_path,
-            message: `placeholder {${name}} in ${where} has no value for eviction strategy ${axis.eviction_strategy}`,
-          });
+          problems.push({ file, path: entry.yaml_path, message: `placeholder {${name}} in ${where} has no value ${whyMissing(name)}` });
         }
         return text;
       };
@@ -164,6 +189,16 @@ export function expandSweep(resolved: ResolvedSweep): ExperimentSpec[] {
   problems.push(...clashProblems(file, [...clashes.values()]));
   if (problems.length > 0) throw new ConfigError(dedupeProblems(problems));
   return specs;
+}
+
+const missingInstallation = "because the sweep was resolved without the installation's folders (by an older kvsweep): plan it again";
+
+/** A model's local path in this environment, its installation placeholders filled; undefined when it has none. */
+function localModelPath(template: string | undefined, resolved: ResolvedSweep, onMissing: (name: string) => void): string | undefined {
+  if (template === undefined) return undefined;
+  const { text, missing } = fillTemplate(template, resolved.installation ?? {});
+  missing.forEach(onMissing);
+  return text;
 }
 
 /**

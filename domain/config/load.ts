@@ -14,10 +14,23 @@ import { chooseEnvironment, type ModelEntry } from './registry.ts';
 import { loadRegistries, type Registries } from './registry-files.ts';
 import type { ResolvedSweep } from './resolved.ts';
 import { KeyPlaces, SweepFile } from './schema.ts';
+import { checkModelPath } from './templates.ts';
 import { parseYamlSource, type Position } from './yaml-source.ts';
 import { parseWith } from './zod-issues.ts';
 
 export const BUILTIN_CONFIG_DIR = fileURLToPath(new URL('../../configs/', import.meta.url));
+/** The kvsweep installation (the folder of package.json). */
+export const INSTALLATION_DIR = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * `{real_servers_dir}`: where scripts/provision-real-servers.sh installs vLLM CPU and
+ * llm-d-inference-sim. The script's own rule: KVSWEEP_REAL_SERVERS_DIR, else
+ * <installation>/.kvsweep/real-servers (not KVSWEEP_HOME, which the script does not read).
+ */
+export function realServersDir(variables: Readonly<Record<string, string | undefined>>, cwd: string): string {
+  const configured = variables.KVSWEEP_REAL_SERVERS_DIR;
+  return configured ? resolve(cwd, configured) : join(INSTALLATION_DIR, '.kvsweep', 'real-servers');
+}
 
 export interface LoadOptions {
   /** `--env`: beats every other way of choosing the environment. */
@@ -28,7 +41,7 @@ export interface LoadOptions {
   environmentsFiles?: readonly string[] | undefined;
   /** Default process.cwd(): base of log_base_dir and of files given on the command line. */
   cwd?: string | undefined;
-  /** Default process.env: KVSWEEP_ENV, XDG_CONFIG_HOME. */
+  /** Default process.env: KVSWEEP_ENV, XDG_CONFIG_HOME, KVSWEEP_REAL_SERVERS_DIR. */
   variables?: Readonly<Record<string, string | undefined>> | undefined;
   /** Login name and home folder for the environment rules; default: this process's user. */
   user?: string | undefined;
@@ -183,7 +196,7 @@ async function resolveSource(
   if (problems.length > 0) return fail(problems);
 
   for (const [name, entry] of Object.entries(sweep.models ?? {})) {
-    for (const environment of Object.keys(entry.paths)) {
+    for (const [environment, path] of Object.entries(entry.paths)) {
       if (!registries.environments.definitions[environment]) {
         problems.push({
           file: source.file,
@@ -192,6 +205,7 @@ async function resolveSource(
           suggestions: didYouMean(environment, known),
         });
       }
+      for (const message of checkModelPath(path)) problems.push({ file: source.file, path: ['models', name, 'paths', environment], message });
     }
   }
   if (problems.length > 0) return fail(problems);
@@ -212,6 +226,7 @@ async function resolveSource(
     environment: { name: choice.name, chosen_by: choice.reason, definition },
     models: normalised.models,
     datasets: normalised.datasets,
+    installation: { real_servers_dir: realServersDir(variables, cwd) },
   };
   try {
     return { resolved, experiments: expandSweep(resolved) };

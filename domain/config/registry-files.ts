@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { didYouMean, type ConfigProblem, type PathSegment } from './problems.ts';
 import { EnvironmentsFile, ModelsFile, type EnvironmentDefinition, type EnvironmentRule, type ModelEntry } from './registry.ts';
-import { checkTemplate } from './templates.ts';
+import { checkModelPath, checkTemplate } from './templates.ts';
 import { parseYamlSource, type Position } from './yaml-source.ts';
 import { parseWith } from './zod-issues.ts';
 
@@ -119,15 +119,12 @@ export function loadRegistries(files: RegistryFiles): Registries {
     }
   }
   for (const [name, entry] of Object.entries(registries.models)) {
-    for (const environment of Object.keys(entry.paths)) {
+    for (const [environment, path] of Object.entries(entry.paths)) {
+      const where = { file: modelOrigins[name]!.file, path: ['models', name, 'paths', environment] };
       if (!registries.environments.definitions[environment]) {
-        registries.problems.push({
-          file: modelOrigins[name]!.file,
-          path: ['models', name, 'paths', environment],
-          message: `unknown environment '${environment}'`,
-          suggestions: didYouMean(environment, known),
-        });
+        registries.problems.push({ ...where, message: `unknown environment '${environment}'`, suggestions: didYouMean(environment, known) });
       }
+      for (const message of checkModelPath(path)) registries.problems.push({ ...where, message });
     }
   }
   return registries;

@@ -31,8 +31,16 @@ export const ModelEntry = z.strictObject({
   max_model_len: z.number().int().positive(),
   /** The name clients put in requests; defaults to the path the server is started with. */
   served_model_name: z.string().min(1).optional(),
-  /** A local path per environment name, used instead of the hub path in that environment. */
+  /**
+   * A local path per environment name, used instead of the hub path in that environment. May hold
+   * `{real_servers_dir}` (the folder scripts/provision-real-servers.sh installs into).
+   */
   paths: z.record(EntryName, z.string().min(1)).default({}),
+  /**
+   * Bytes of KV cache one token takes (all layers, K and V, at the served dtype). Needed only by
+   * environments that count their cache in blocks (`{cache_size_blocks}`).
+   */
+  kv_bytes_per_token: z.number().int().positive().optional(),
   description: z.string().optional(),
 });
 export type ModelEntry = z.infer<typeof ModelEntry>;
@@ -68,6 +76,8 @@ export const EnvironmentDefinition = z.strictObject({
   /** Seconds the server may take to become ready. */
   ready_timeout: z.number().positive(),
   health_path: z.string().startsWith('/').default('/health'),
+  /** Tokens per KV-cache block of this server: `{block_size}`, and the unit of `{cache_size_blocks}`. */
+  block_size: z.number().int().positive().optional(),
 });
 export type EnvironmentDefinition = z.infer<typeof EnvironmentDefinition>;
 

@@ -51,5 +51,10 @@ export const ResolvedSweep = z.object({
   /** The registry entries of the models the sweep uses, by registry name. */
   models: z.record(z.string(), ModelEntry),
   datasets: z.array(NormalisedDataset).min(1),
+  /**
+   * Folders of the installation that planned the sweep (the installation placeholders). Absent in
+   * sweeps resolved by kvsweep versions before it: templates that use them then fail to expand.
+   */
+  installation: z.object({ real_servers_dir: z.string() }).optional(),
 });
 export type ResolvedSweep = z.infer<typeof ResolvedSweep>;

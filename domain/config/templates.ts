@@ -2,7 +2,8 @@
 // element is replaced by a plan-time value; `{port}` and `{gpus}` stay for the worker; an element
 // that is exactly `{kvsweep}` is replaced by the worker with the argv that runs kvsweep. Values are
 // inserted once and never rescanned, and nothing here ever reaches a shell: a value such as
-// `$(touch /tmp/x)` stays literal text in one argv element.
+// `$(touch /tmp/x)` stays literal text in one argv element. Model `paths` may hold the
+// installation placeholders only (they name folders, not per-experiment values).
 
 /** Filled in by `expandSweep`, per experiment. */
 export const PLAN_PLACEHOLDERS = [
@@ -16,6 +17,9 @@ export const PLAN_PLACEHOLDERS = [
   'gpu_count',
   'cache_size_gb',
   'cache_size_per_gpu_gb',
+  'cache_size_bytes',
+  'cache_size_blocks',
+  'block_size',
   'eviction_strategy',
   'use_conversation_eviction',
   'conversation_eviction_config_json',
@@ -25,8 +29,15 @@ export const PLAN_PLACEHOLDERS = [
   'time_limit',
   'seed',
   'mock_decoding',
+  'real_servers_dir',
 ] as const;
 export type PlanPlaceholder = (typeof PLAN_PLACEHOLDERS)[number];
+
+/** Plan-time values that name folders of the installation; also allowed in model `paths`. */
+export const INSTALLATION_PLACEHOLDERS = ['real_servers_dir'] as const satisfies readonly PlanPlaceholder[];
+
+/** Bytes in a GB of `cache_sizes`: decimal, as vLLM's `--kv-cache-memory-bytes 2g` reads it. */
+export const BYTES_PER_GB = 1e9;
 
 /** Filled in by the worker that runs the experiment (see ServerCommand in domain/experiment.ts). */
 export const HOST_PLACEHOLDERS = ['port', 'gpus'] as const;
@@ -63,6 +74,14 @@ export function checkTemplate(template: string, kind: 'server' | 'client'): stri
     }
   }
   return problems;
+}
+
+/** Problems with a model's local path template: only the installation placeholders may appear. */
+export function checkModelPath(template: string): string[] {
+  const allowed: readonly string[] = INSTALLATION_PLACEHOLDERS;
+  return placeholdersIn(template)
+    .filter((name) => !allowed.includes(name))
+    .map((name) => `unknown placeholder {${name}} in a model path (allowed: ${allowed.map((a) => `{${a}}`).join(' ')})`);
 }
 
 export type PlanValues = Partial<Record<PlanPlaceholder, string>>;

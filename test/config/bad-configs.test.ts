@@ -175,13 +175,13 @@ describe('messages', () => {
   it('11-unknown-model.yaml', () => {
     expect(failure('11-unknown-model.yaml')).toMatchInlineSnapshot(`
       "kvsweep: invalid sweep config (1 problem in bad/11-unknown-model.yaml):
-        bad/11-unknown-model.yaml:1:1: model_name: unknown model 'qwen-9b' (did you mean 'qwen-8b' or 'qwen-32b'?); registered: llama-70b, llama-8b, qwen-0.5b, qwen-32b, qwen-8b, sim-small, sim-tp2 (add one under models:, or with --models FILE)"
+        bad/11-unknown-model.yaml:1:1: model_name: unknown model 'qwen-9b' (did you mean 'qwen-8b' or 'qwen-32b'?); registered: llama-70b, llama-8b, qwen-0.5b, qwen-32b, qwen-8b, sim-small, sim-tp2, tiny-llama (add one under models:, or with --models FILE)"
     `);
   });
   it('12-unknown-environment.yaml', () => {
     expect(failure('12-unknown-environment.yaml')).toMatchInlineSnapshot(`
       "kvsweep: invalid sweep config (1 problem in bad/12-unknown-environment.yaml):
-        bad/12-unknown-environment.yaml:1:1: environment: unknown environment 'lmcach' (did you mean 'lmcache'?); known environments: lmcache, sim, vllm"
+        bad/12-unknown-environment.yaml:1:1: environment: unknown environment 'lmcach' (did you mean 'lmcache'?); known environments: llm-d-sim, lmcache, sim, vllm, vllm-cpu"
     `);
   });
   it('13-missing-dataset-file.yaml', () => {
@@ -254,7 +254,7 @@ describe('messages', () => {
   it('24-unknown-placeholder.yaml', () => {
     expect(failure('24-unknown-placeholder.yaml')).toMatchInlineSnapshot(`
       "kvsweep: invalid sweep config (1 problem in bad/24-unknown-placeholder.yaml):
-        bad/24-unknown-placeholder.yaml:7:40: experiments.datasets[0].server_extra_args[1]: unknown placeholder {max_loras} (known: {model} {model_path} {huggingface_path} {served_model_name} {max_model_len} {tensor_parallel_size} {pipeline_parallel_size} {gpu_count} {cache_size_gb} {cache_size_per_gpu_gb} {eviction_strategy} {use_conversation_eviction} {conversation_eviction_config_json} {lightgbm_mode} {request_rate} {num_prompts} {time_limit} {seed} {mock_decoding} {port} {gpus})"
+        bad/24-unknown-placeholder.yaml:7:40: experiments.datasets[0].server_extra_args[1]: unknown placeholder {max_loras} (known: {model} {model_path} {huggingface_path} {served_model_name} {max_model_len} {tensor_parallel_size} {pipeline_parallel_size} {gpu_count} {cache_size_gb} {cache_size_per_gpu_gb} {cache_size_bytes} {cache_size_blocks} {block_size} {eviction_strategy} {use_conversation_eviction} {conversation_eviction_config_json} {lightgbm_mode} {request_rate} {num_prompts} {time_limit} {seed} {mock_decoding} {real_servers_dir} {port} {gpus})"
     `);
   });
   it('25-cuda-visible-devices.yaml', () => {
@@ -328,7 +328,7 @@ describe('messages', () => {
   it('unknown --env', () => {
     expect(failure('unknown --env')).toMatchInlineSnapshot(`
       "kvsweep: invalid sweep config (1 problem in good/minimal.yaml):
-        good/minimal.yaml: (top level): unknown environment 'gpu-cluster' (given by --env); known environments: lmcache, sim, vllm"
+        good/minimal.yaml: (top level): unknown environment 'gpu-cluster' (given by --env); known environments: llm-d-sim, lmcache, sim, vllm, vllm-cpu"
     `);
   });
   it('broken --models file', () => {

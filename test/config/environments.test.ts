@@ -147,7 +147,7 @@ describe('choosing the environment', () => {
   it('an unknown --env is an error with a suggestion', async () => {
     expect(await problemsOf(sweepWith(), { env: 'sym' })).toMatchInlineSnapshot(`
       [
-        "sweep.yaml: (top level): unknown environment 'sym' (given by --env) (did you mean 'sim'?); known environments: lmcache, sim, vllm",
+        "sweep.yaml: (top level): unknown environment 'sym' (given by --env) (did you mean 'sim'?); known environments: llm-d-sim, lmcache, sim, vllm, vllm-cpu",
       ]
     `);
   });
