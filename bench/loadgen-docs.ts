@@ -33,7 +33,7 @@ export function renderSection(r: Record<string, any>): string {
     'Sustained = no failed request, achieved rate >= 97% of the target, send-time error p99 <= 1 ms. ' +
       'A TTFT p50 far above a millisecond means the simulator, not the client, is behind (requests queue in it). ' +
       `Highest rate tried that ran without failures, whatever the send precision: ${f(r.max_achieved_rate, 0)} req/s ` +
-      '(the ramp stops after two rates that are not sustained, so this is a floor of the client\'s throughput, not its ceiling).',
+      '(the ramp ends at 6,000 req/s, so this is a floor of the client\'s throughput, not its ceiling).',
     '',
     '| scheduler | target req/s | achieved req/s | failed | p50 ms | p99 ms | max ms | client CPU % | simulator CPU % | TTFT p50 ms | load avg | sustained |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
