@@ -27,6 +27,14 @@ export function uiPortFor(address: string): number {
 
 let runtimeInstalled = false;
 
+/**
+ * The local worker's host id: stable per machine (a restarted local worker must find what its
+ * predecessor left running), or KVSWEEP_LOCAL_HOST_ID to keep two local stacks on one machine apart.
+ */
+export function localHostId(): string {
+  return process.env.KVSWEEP_LOCAL_HOST_ID ?? `local-${hostname()}`.replace(/[^A-Za-z0-9._-]/g, '-');
+}
+
 export async function startLocalStack(options: { address: string; gpus: string | null; startServer: boolean; heartbeatTimeoutS?: number }): Promise<LocalStack> {
   let server: DevServer | null = null;
   if (options.startServer && !(await isListening(options.address))) {
@@ -51,7 +59,7 @@ export async function startLocalStack(options: { address: string; gpus: string |
     worker = await startHostWorker({
       address: options.address,
       namespace: temporalNamespace(),
-      hostId: `local-${hostname()}`.replace(/[^A-Za-z0-9._-]/g, '-'),
+      hostId: localHostId(),
       gpuIds: gpus.ids,
       gpuClass: gpus.className ?? 'simulated',
       control: true,

@@ -40,6 +40,13 @@ export class ProgressDisplay {
     }
   }
 
+  /** The last frame, from the sweep's result: the polls may have missed the final completions. */
+  complete(total: number, done: number, failed: number): void {
+    if (!this.bar) return;
+    this.bar.setTotal(total);
+    this.bar.update(done, { failed, running: 0, waiting: 0, eta_text: '0s' });
+  }
+
   finish(): void {
     this.bar?.stop();
     this.bar = undefined;

@@ -105,11 +105,17 @@ export async function followSweep(handle: WorkflowHandle, options: { interactive
       await new Promise((resolve) => setTimeout(resolve, 1_000));
     }
   })();
+  let result: SweepResult | undefined;
   try {
-    return (await handle.result()) as SweepResult;
+    result = (await handle.result()) as SweepResult;
+    return result;
   } finally {
     stop = true;
     await poll;
+    if (result) {
+      const { counts } = result;
+      display.complete(counts.total, counts.succeeded + counts.failed + counts.cancelled, counts.failed);
+    }
     display.finish();
   }
 }

@@ -56,14 +56,19 @@ function assertExactlyOneSuccess(resultsDir: string, ids: string[]) {
   return attempts;
 }
 
-async function assertNothingHeld(client: Client, hosts: Host[]) {
+/** No process, lease or port of these hosts is still held (ports: those the experiments used). */
+async function assertNothingHeld(client: Client, hosts: Host[], resultsDir: string, ids: string[]) {
   for (const host of hosts) expect(markedProcesses(host.hostId), host.hostId).toEqual([]);
   const pool = await client.workflow.getHandle(GPU_POOL_WORKFLOW_ID).query<PoolSnapshot>(Queries.pool);
   const ours = new Set(hosts.map((h) => h.hostId));
   expect(pool.leases.filter((l) => ours.has(l.host_id))).toEqual([]);
-  for (const host of hosts) {
-    for (let port = host.portBase; port < host.portBase + 20; port++) expect(await isPortFree(port), `port ${port}`).toBe(true);
+  const ports = new Set<number>();
+  for (const id of ids) {
+    const outcome = JSON.parse(readFileSync(join(resultsDir, id, 'outcome.json'), 'utf8')) as { attempts: Array<{ port: number | null }> };
+    for (const attempt of outcome.attempts) if (attempt.port !== null) ports.add(attempt.port);
   }
+  expect(ports.size).toBeGreaterThan(0);
+  for (const port of ports) expect(await isPortFree(port), `port ${port}`).toBe(true);
 }
 
 describe('chaos', { timeout: 420_000 }, () => {
@@ -116,7 +121,7 @@ describe('chaos', { timeout: 420_000 }, () => {
     expect(kills.length).toBeGreaterThan(0);
     // Teardown of the last experiments finishes before their release reaches the pool.
     for (let i = 0; i < 100 && hosts.some((h) => markedProcesses(h.hostId).length > 0); i++) await new Promise((resolve) => setTimeout(resolve, 100));
-    await assertNothingHeld(temporal.client, hosts);
+    await assertNothingHeld(temporal.client, hosts, resultsDir, ids);
   });
 
   it('the Temporal dev server killed and restarted mid-sweep on its SQLite file: nothing lost or duplicated', async () => {
@@ -147,6 +152,6 @@ describe('chaos', { timeout: 420_000 }, () => {
     expect(result.counts).toMatchObject({ total: 6, succeeded: 6, failed: 0 });
     assertExactlyOneSuccess(resultsDir, ids);
     for (let i = 0; i < 100 && markedProcesses(host.hostId).length > 0; i++) await new Promise((resolve) => setTimeout(resolve, 100));
-    await assertNothingHeld(client, [host]);
+    await assertNothingHeld(client, [host], resultsDir, ids);
   });
 });

@@ -2,7 +2,7 @@
 // start the embedded Temporal dev server and a local worker, run configs/demo.yaml to the end, print
 // the Web UI link, the summary and where the results are, and leave nothing running.
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isListening } from '../../client/temporal.ts';
@@ -16,7 +16,8 @@ describe('npx kvsweep (the demo)', { timeout: 300_000 }, () => {
     const cwd = mkdtempSync(join(tmpdir(), 'kvsweep-demo-'));
     const home = join(cwd, '.kvsweep-home');
     const started = Date.now();
-    const { code, output } = await runKvsweep([], { TEMPORAL_ADDRESS: address, KVSWEEP_HOME: home }, 280_000, cwd);
+    const localHost = `demo-local-${process.pid}`;
+    const { code, output } = await runKvsweep([], { TEMPORAL_ADDRESS: address, KVSWEEP_HOME: home, KVSWEEP_LOCAL_HOST_ID: localHost }, 280_000, cwd);
     const seconds = Math.round((Date.now() - started) / 1000);
     console.log(`demo: exit ${code} in ${seconds} s`);
     expect(code, output).toBe(0);
@@ -24,6 +25,7 @@ describe('npx kvsweep (the demo)', { timeout: 300_000 }, () => {
     expect(output).toContain(`http://127.0.0.1:${uiPort}/namespaces/default/workflows/sweep%2Fdemo%2F`);
     expect(output).toMatch(/Total experiments:\s+6/);
     expect(output).toMatch(/Successful:\s+6/);
+    expect(output).toMatch(/Report:\s+\S+report.html/);
     const resultsDir = /^Results:\s+(\S+)$/m.exec(output)![1]!;
     expect(resultsDir.startsWith(join(cwd, 'logs', 'demo_'))).toBe(true);
     const summary = JSON.parse(readFileSync(join(resultsDir, 'summary.json'), 'utf8')) as Array<{ configuration: { cache_size_gb: number; eviction_strategy: string }; cache_statistics: { external_prefix_cache_hit_rate: number } }>;
@@ -32,6 +34,6 @@ describe('npx kvsweep (the demo)', { timeout: 300_000 }, () => {
     expect(lru(8)).toBeGreaterThan(lru(0.5) + 0.1);
     expect(existsSync(join(home, 'temporal', 'dev.db'))).toBe(true);
     expect(await isListening(address)).toBe(false);
-    expect(markedProcesses(`local-${hostname()}`.replace(/[^A-Za-z0-9._-]/g, '-'))).toEqual([]);
+    expect(markedProcesses(localHost)).toEqual([]);
   });
 });

@@ -1,18 +1,20 @@
 // `kvsweep run` end to end: the real CLI, the real Temporal dev server, a real worker (the local
 // one run --gpus starts), the simulator and the load generator as real processes.
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowNotFoundError } from '@temporalio/client';
+import { projectRoot } from '../../client/paths.ts';
 import { markedProcesses, runKvsweep } from '../support/processes.ts';
 import { FAST_SIM_ARGS, writeSweepFile } from '../support/sweeps.ts';
 import { useTemporal, type TestTemporal } from '../support/temporal.ts';
 
 let temporal: TestTemporal;
 let home: string;
-const localHost = `local-${hostname()}`.replace(/[^A-Za-z0-9._-]/g, '-');
-const env = () => ({ TEMPORAL_ADDRESS: temporal.address, KVSWEEP_HOME: home });
+// Its own local host id: another local stack on this machine must not look like ours.
+const localHost = `e2e-local-${process.pid}`;
+const env = () => ({ TEMPORAL_ADDRESS: temporal.address, KVSWEEP_HOME: home, KVSWEEP_LOCAL_HOST_ID: localHost });
 
 beforeAll(async () => {
   temporal = await useTemporal();
@@ -100,6 +102,20 @@ describe('kvsweep run --gpus', () => {
     expect(command.env.KVSWEEP_PROBE).toBe(hostile);
     // The client asked for the model by that literal name and the simulator served it.
     expect(entry!.benchmark_results.completed).toBe(20);
+  });
+
+  it('runs an external client from its argv template and collects its result.json', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kvsweep-external-'));
+    const client = join(projectRoot, 'test', 'fixtures', 'clients', 'mini_bench.py');
+    const yaml = writeSweepFile({ tag: 'external', dir, client: { argv: ['python3', client, '{base_url}', '{model}', '{dataset}', '{result_dir}', '{num_prompts}'] } });
+    const { code, output } = await runKvsweep(['run', '--yaml', yaml, '--gpus', '1', '--sweep-id', `external-${Date.now()}`], env());
+    expect(code, output).toBe(0);
+    const [entry] = readSummary(resultsDirFrom(output));
+    expect(entry!.benchmark_results.completed).toBe(20);
+    expect(entry!.benchmark_results.failed).toBe(0);
+    expect(entry!.benchmark_results.mean_e2el_ms).toBeGreaterThan(0);
+    const folder = join(resultsDirFrom(output), entry!.experiment_id);
+    expect(readFileSync(join(folder, 'client-progress.jsonl'), 'utf8')).toContain('"completed": 20');
   });
 
   it('fails one experiment with its cause and log tail, never the sweep', async () => {

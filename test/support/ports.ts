@@ -13,10 +13,13 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** A base port with `count` free ports above it (checked once; good enough for a test's life). */
+/**
+ * A base port with `count` free ports above it (checked once; good enough for a test's life),
+ * below Linux's ephemeral range (32768+) so outgoing connections do not land in it.
+ */
 export async function freePortRange(count: number): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 40_000);
+    const base = 10_000 + Math.floor(Math.random() * (32_000 - 10_000 - count));
     const checks = await Promise.all(Array.from({ length: count }, (_, i) => isFree(base + i)));
     if (checks.every(Boolean)) return base;
   }

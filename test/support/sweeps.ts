@@ -23,6 +23,8 @@ export interface SweepFileOptions {
   gpuClass?: string;
   maxAttempts?: number;
   timeLimit?: number;
+  /** The client setting (`{arrival}` or an external `{argv}`). */
+  client?: Record<string, unknown>;
   /** Extra dataset entries beyond the first (each its own overrides). */
   extraDatasets?: Record<string, unknown>[];
 }
@@ -43,6 +45,7 @@ export function writeSweepFile(options: SweepFileOptions): string {
       max_attempts: options.maxAttempts ?? 1,
       server_extra_args: [...FAST_SIM_ARGS, ...(options.serverArgs ?? [])],
       ...(options.serverEnv ? { server_env: options.serverEnv } : {}),
+      ...(options.client ? { client: options.client } : {}),
     },
     experiments: [
       {
