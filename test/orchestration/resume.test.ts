@@ -1,0 +1,84 @@
+// Resume: `kvsweep resume ID` and `run` with the same sweep id rerun the failed and unfinished
+// experiments and never one that succeeded; also against a Temporal server that has never heard
+// of the sweep (retention removed it): the results folder is the record.
+import { copyFileSync, mkdtempSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expandSweep } from '../../domain/config/expand.ts';
+import { planSweep } from '../../domain/config/load.ts';
+import { CONTROL_TASK_QUEUE, WorkflowTypes } from '../../domain/names.ts';
+import type { ExperimentOutcome } from '../../domain/outcome.ts';
+import { FAST_SIM_ARGS, SMALL_TRACE, writeSweepFile } from '../support/sweeps.ts';
+import { markedProcesses, runKvsweep } from '../support/processes.ts';
+import { useTemporal, type TestTemporal } from '../support/temporal.ts';
+
+let temporal: TestTemporal;
+beforeAll(async () => {
+  temporal = await useTemporal();
+});
+afterAll(async () => {
+  await temporal?.close();
+});
+
+const outcomeOf = (resultsDir: string, id: string) => JSON.parse(readFileSync(join(resultsDir, id, 'outcome.json'), 'utf8')) as ExperimentOutcome;
+
+describe('resume', { timeout: 300_000 }, () => {
+  it('reruns only what did not succeed, from Temporal and then from the results folder alone', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kvsweep-resume-'));
+    copyFileSync(SMALL_TRACE, join(dir, 'flaky.csv'));
+    const yaml = writeSweepFile({
+      tag: 'resume',
+      dir,
+      cacheSizes: [0.001, 0.05],
+      extraDatasets: [{ path: 'flaky.csv', cache_sizes: [0.01], request_rates: [10], server_extra_args: FAST_SIM_ARGS }],
+    });
+    const { resolved } = await planSweep(yaml);
+    const ids = expandSweep(resolved).map((s) => s.id);
+    const flaky = ids.find((id) => id.includes('flaky'))!;
+    const steady = ids.filter((id) => id !== flaky);
+    const resultsDir = join(dir, 'results');
+    const sweepId = `sweep/resume/${Date.now()}`;
+    const localHost = `resume-local-${process.pid}`;
+    const env = { TEMPORAL_ADDRESS: temporal.address, KVSWEEP_HOME: join(dir, 'home'), KVSWEEP_LOCAL_HOST_ID: localHost };
+
+    // First run: the flaky trace has gone missing (a storage hiccup), so that experiment fails.
+    renameSync(join(dir, 'flaky.csv'), join(dir, 'flaky.csv.away'));
+    await temporal.client.workflow.start(WorkflowTypes.sweep, { workflowId: sweepId, taskQueue: CONTROL_TASK_QUEUE, args: [{ resolved, results_dir: resultsDir }] });
+    const first = await runKvsweep(['resume', sweepId, '--gpus', '2'], env);
+    expect(first.code, first.output).toBe(1);
+    expect(first.output).toMatch(/Successful:\s+2/);
+    expect(outcomeOf(resultsDir, flaky).status).toBe('failed');
+    const steadyBefore = steady.map((id) => ({ id, outcome: outcomeOf(resultsDir, id), log: statSync(join(resultsDir, id, 'server.log')).mtimeMs }));
+
+    // The file is back: resume (found in Temporal) reruns the failed one only.
+    renameSync(join(dir, 'flaky.csv.away'), join(dir, 'flaky.csv'));
+    const second = await runKvsweep(['resume', sweepId, '--gpus', '2'], env);
+    expect(second.code, second.output).toBe(0);
+    expect(second.output).toMatch(/Successful:\s+3/);
+    expect(outcomeOf(resultsDir, flaky)).toMatchObject({ status: 'succeeded' });
+    for (const { id, outcome, log } of steadyBefore) {
+      expect(outcomeOf(resultsDir, id)).toEqual(outcome);
+      expect(statSync(join(resultsDir, id, 'server.log')).mtimeMs).toBe(log);
+    }
+
+    // A Temporal server that never heard of this sweep: resume from the results folder runs nothing.
+    const fresh = await useTemporal({ dbFile: join(dir, 'fresh.db') });
+    try {
+      const before = ids.map((id) => outcomeOf(resultsDir, id));
+      const third = await runKvsweep(['resume', resultsDir, '--gpus', '2'], { ...env, TEMPORAL_ADDRESS: fresh.address });
+      expect(third.code, third.output).toBe(0);
+      expect(third.output).toMatch(/Successful:\s+3/);
+      expect(ids.map((id) => outcomeOf(resultsDir, id))).toEqual(before);
+      const summary = JSON.parse(readFileSync(join(resultsDir, 'summary.json'), 'utf8')) as unknown[];
+      expect(summary).toHaveLength(3);
+    } finally {
+      await fresh.close();
+    }
+
+    // `run` with the same sweep id is a resume too: nothing left to run.
+    const again = await runKvsweep(['run', '--yaml', yaml, '--sweep-id', sweepId, '--gpus', '1'], env);
+    expect(again.output).toMatch(/Successful:\s+3/);
+    expect(markedProcesses(localHost)).toEqual([]);
+  });
+});
