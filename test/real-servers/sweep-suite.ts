@@ -1,22 +1,20 @@
 // A sweep against a real server through the whole of kvsweep: the committed example YAML run with
-// `kvsweep run` against the test Temporal server and a `kvsweep worker` with 1 GPU, so the
-// workflow, the worker's activity (start, readiness, teardown), the load generator and the result
-// files are the real ones. The figures checked come from the server itself: its /metrics counters
-// (result.json, metrics.jsonl), its per-request cached tokens (requests.jsonl), and its own account
-// of its cache size.
+// `kvsweep run --yaml FILE --gpus 1` against the test Temporal server, so the workflow, the local
+// worker's activity (start, readiness, teardown), the load generator and the result files are the
+// real ones. The figures checked come from the server itself: its /metrics counters (result.json,
+// metrics.jsonl), its per-request cached tokens (requests.jsonl), and its own account of its cache
+// size.
 //
-// Why a worker of its own rather than `run --gpus 1`: that local worker's host id is always
-// local-<hostname>, and a worker starting under a host id stops every process marked with it as
-// left by an earlier worker, so any other `kvsweep run --gpus` starting on this machine meanwhile
-// (another developer's tests) would kill this sweep's servers. A unique --host-id avoids that.
-import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+// The local worker gets a host id of its own (KVSWEEP_LOCAL_HOST_ID): a worker starting under a
+// host id stops every process marked with it as left by an earlier worker, so with the default
+// local-<hostname> any other `kvsweep run --gpus` starting on this machine meanwhile (another
+// developer's tests) would stop this sweep's servers.
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePortRange } from '../support/ports.ts';
-import { runKvsweep, startWorker, type TestProcess } from '../support/processes.ts';
+import { markedProcesses, runKvsweep } from '../support/processes.ts';
 import { useTemporal, type TestTemporal } from '../support/temporal.ts';
 import { projectRoot, provision, realServersRoot, type Provisioned } from './support.ts';
 
@@ -53,22 +51,6 @@ interface Experiment {
   outcome: any;
 }
 
-/** Live (not zombie) processes whose environment holds `entry` (NAME=value). */
-export function processesWith(entry: string): number[] {
-  const pids: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z') continue;
-      if (readFileSync(`/proc/${name}/environ`, 'latin1').split('\0').includes(entry)) pids.push(Number(name));
-    } catch {
-      // gone, or not ours to read
-    }
-  }
-  return pids;
-}
-
 function signalAll(pids: number[], signal: NodeJS.Signals): void {
   for (const pid of pids) {
     try {
@@ -90,12 +72,10 @@ function flagValue(argv: readonly string[], flag: string): string {
 }
 
 export function describeRealServerSweep(c: RealServerSweepCase): void {
-  describe(`${c.name}: configs/examples/${c.name}.yaml through kvsweep run and a worker with 1 GPU`, () => {
-    // Every process of this sweep inherits this variable from `kvsweep run` (worker, server,
-    // load generator), so leftovers are found without mistaking another run's processes for ours.
-    const marker = `KVSWEEP_TEST_SWEEP=${randomUUID()}`;
+  describe(`${c.name}: configs/examples/${c.name}.yaml through kvsweep run --gpus 1`, () => {
+    // Every server and client the local worker starts carries KVSWEEP_HOST_ID=<this id>.
+    const localHost = `real-${c.name}-${process.pid}`;
     let temporal: TestTemporal | undefined;
-    let worker: TestProcess | undefined;
     let record: Provisioned;
     let run: { code: number | null; output: string; ms: number };
     let leftAfterRun: number[] = [];
@@ -108,31 +88,20 @@ export function describeRealServerSweep(c: RealServerSweepCase): void {
     beforeAll(async () => {
       temporal = await useTemporal();
       const dir = mkdtempSync(join(tmpdir(), `kvsweep-${c.name}-`));
-      const [markerName, markerValue] = marker.split('=') as [string, string];
-      const env = {
-        TEMPORAL_ADDRESS: temporal.address,
-        KVSWEEP_HOME: join(dir, 'home'),
-        KVSWEEP_REAL_SERVERS_DIR: realServersRoot,
-        [markerName]: markerValue,
-      };
       const start = performance.now();
-      worker = await startWorker({
-        address: temporal.address,
-        hostId: `real-${c.name}-${randomUUID().slice(0, 8)}`,
-        gpus: 1,
-        gpuClass: 'cpu',
-        portBase: await freePortRange(200),
-        env,
-      });
       const result = await runKvsweep(
-        ['run', '--yaml', join(EXAMPLES, `${c.name}.yaml`), '--sweep-id', `real-${c.name}-${Date.now()}`],
-        env,
+        ['run', '--yaml', join(EXAMPLES, `${c.name}.yaml`), '--gpus', '1', '--sweep-id', `real-${c.name}-${Date.now()}`],
+        {
+          TEMPORAL_ADDRESS: temporal.address,
+          KVSWEEP_HOME: join(dir, 'home'),
+          KVSWEEP_LOCAL_HOST_ID: localHost,
+          KVSWEEP_REAL_SERVERS_DIR: realServersRoot,
+        },
         c.runTimeoutMs,
         dir, // log_base_dir `logs` of the example is taken from here
       );
       run = { ...result, ms: performance.now() - start };
-      // The experiments are over: their servers and clients must be gone, the worker still runs.
-      leftAfterRun = processesWith(marker).filter((pid) => pid !== worker!.child.pid);
+      leftAfterRun = markedProcesses(localHost);
       const resultsDir = /^Results:\s+(\S+)$/m.exec(run.output)?.[1];
       if (!resultsDir) return;
       for (const entry of JSON.parse(readFileSync(join(resultsDir, 'summary.json'), 'utf8')) as any[]) {
@@ -168,18 +137,17 @@ export function describeRealServerSweep(c: RealServerSweepCase): void {
     afterAll(async () => {
       // Only if the run was killed or teardown failed: the servers are process-group leaders
       // that outlive a SIGKILLed `kvsweep run`.
-      await worker?.kill('SIGTERM');
-      const left = processesWith(marker);
+      const left = markedProcesses(localHost);
       if (left.length > 0) {
         signalAll(left, 'SIGTERM');
         await sleep(5_000);
-        signalAll(processesWith(marker), 'SIGKILL');
+        signalAll(markedProcesses(localHost), 'SIGKILL');
       }
       await temporal?.close();
     }, 60_000);
 
     it('runs both experiments to success and leaves no process behind', () => {
-      expect(run.code, `${run.output}\n--- worker:\n${worker?.output()}`).toBe(0);
+      expect(run.code, run.output).toBe(0);
       expect(run.output).toMatch(/Total experiments:\s+2/);
       expect(run.output).toMatch(/Successful:\s+2/);
       expect(experiments.map((e) => e.cacheGb)).toEqual([0.0025, 0.02]);
