@@ -4,6 +4,7 @@
 // cannot be computed. The committed examples must plan as docs/real-servers.md says.
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { expandSweep, ResolvedSweep } from '../../domain/config/index.ts';
 import { INSTALLATION_DIR, planSweep } from '../../domain/config/load.ts';
@@ -154,5 +155,15 @@ describe('the examples in configs/examples', () => {
       expect(e.server.argv[0]!.startsWith(DEFAULT_DIR)).toBe(true);
       expect(flag(e.server.argv, '--port')).toBe('{port}');
     }
+  });
+
+  it('plan --json shows the absolute paths, from KVSWEEP_REAL_SERVERS_DIR when set', async () => {
+    // No user config files (XDG_CONFIG_HOME of nothing): the built-in environment, as shipped.
+    const env: Record<string, string | undefined> = { ...process.env, KVSWEEP_REAL_SERVERS_DIR: '/srv/real-servers', XDG_CONFIG_HOME: join(ROOT, 'no-such-config-home') };
+    delete env.KVSWEEP_ENV;
+    const result = await execa('node', [join(ROOT, 'bin/kvsweep.js'), 'plan', '--yaml', 'configs/examples/vllm-cpu.yaml', '--json'], { cwd: ROOT, env, extendEnv: false });
+    const [first] = JSON.parse(result.stdout) as Array<{ model_path: string; server: { argv: string[] } }>;
+    expect(first!.model_path).toBe('/srv/real-servers/model');
+    expect(first!.server.argv.slice(0, 5)).toEqual(['/srv/real-servers/venv/bin/python', '-m', 'vllm.entrypoints.openai.api_server', '--model', '/srv/real-servers/model']);
   });
 });
