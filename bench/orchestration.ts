@@ -36,10 +36,11 @@ const program = new Command('bench/orchestration.ts')
   .option('--large <n>', 'experiments of the history-length run (0 to skip)', '1000')
   .option('--hosts <n>', 'simulated hosts of 8 GPUs for the instant runs', '4')
   .option('--sqlite', 'dev server on a SQLite file instead of in memory')
+  .option('--no-search-attributes', "dev server without kvsweep's search attributes (no visibility upserts)")
   .option('--gap <n>', 'consecutive real experiments on one GPU for the idle gap (0 to skip)', '8')
   .option('--ready <n>', 'readiness trials (0 to skip)', '10')
   .parse();
-const opts = program.opts<{ instant: string; large: string; hosts: string; sqlite?: boolean; gap: string; ready: string }>();
+const opts = program.opts<{ instant: string; large: string; hosts: string; sqlite?: boolean; searchAttributes: boolean; gap: string; ready: string }>();
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
 function percentile(values: number[], p: number): number {
@@ -79,7 +80,7 @@ async function historyLengths(client: Client, workflowId: string): Promise<numbe
 async function instantRuns(): Promise<Record<string, unknown>> {
   const dir = mkdtempSync(join(tmpdir(), 'kvsweep-bench-orch-'));
   const address = `127.0.0.1:${await freePort()}`;
-  const server = await startDevServer({ address, dbFile: opts.sqlite ? join(dir, 'temporal.db') : null, uiPort: null, logPath: join(dir, 'temporal.log') });
+  const server = await startDevServer({ address, dbFile: opts.sqlite ? join(dir, 'temporal.db') : null, uiPort: null, logPath: join(dir, 'temporal.log'), searchAttributes: opts.searchAttributes });
   const connection = await NativeConnection.connect({ address });
   const client = new Client({ connection: await (await import('@temporalio/client')).Connection.connect({ address }) });
   const gpuClass = 'bench';
@@ -97,7 +98,10 @@ async function instantRuns(): Promise<Record<string, unknown>> {
     });
   }
   const running = Promise.all(workers.map((w) => w.run()));
-  const results: Record<string, unknown> = { server: opts.sqlite ? 'dev server, SQLite file' : 'dev server, in memory', hosts: `${hosts} x 8 GPUs` };
+  const results: Record<string, unknown> = {
+    server: `dev server, ${opts.sqlite ? 'SQLite file' : 'in memory'}, ${opts.searchAttributes ? 'with' : 'without'} kvsweep's search attributes`,
+    hosts: `${hosts} x 8 GPUs`,
+  };
   try {
     for (const [label, n] of [['throughput', Number(opts.instant)], ['large', Number(opts.large)]] as const) {
       if (!n) continue;

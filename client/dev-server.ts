@@ -32,6 +32,8 @@ export interface DevServerOptions {
   logPath: string;
   /** How long to wait for the frontend to answer. */
   startTimeoutMs?: number;
+  /** Register kvsweep's search attributes (default true). */
+  searchAttributes?: boolean;
 }
 
 export interface DevServer {
@@ -48,7 +50,9 @@ export function devServerArgs(options: DevServerOptions): string[] {
   if (options.dbFile) args.push('--db-filename', options.dbFile);
   if (options.uiPort === null) args.push('--headless');
   else args.push('--ui-port', String(options.uiPort), '--ui-disable-news-fetch');
-  for (const [name, type] of Object.entries(SearchAttributeTypes)) args.push('--search-attribute', `${name}=${type}`);
+  if (options.searchAttributes !== false) {
+    for (const [name, type] of Object.entries(SearchAttributeTypes)) args.push('--search-attribute', `${name}=${type}`);
+  }
   return args;
 }
 

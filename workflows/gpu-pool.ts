@@ -59,6 +59,7 @@ export async function GpuPoolWorkflow(input: { state?: PoolState } = {}): Promis
   const state = input.state ?? emptyPool();
   const watching = new Map<string, string>(); // host id -> incarnation under watch in this run
   let dirty = true;
+  let inFlight = 0;
   const outbox: Array<() => Promise<void>> = [];
 
   const revokeAll = (leases: Lease[], reason: string) => {
@@ -137,15 +138,20 @@ export async function GpuPoolWorkflow(input: { state?: PoolState } = {}): Promis
     for (const lease of schedule(state, Date.now())) {
       outbox.push(() => notify(lease.holder, () => getExternalWorkflowHandle(lease.holder).signal(leaseGrantedSignal, lease)));
     }
-    const sends = outbox.splice(0).map((send) => send());
-    await Promise.all(sends);
+    // Sent without waiting for their delivery: the next grants must not queue behind this batch's
+    // round trips. Each failure is handled where it happens (notify releases the holder's lease).
+    for (const send of outbox.splice(0)) {
+      inFlight++;
+      void send().finally(() => inFlight--);
+    }
     const online = Object.values(state.hosts).filter((h) => h.status === 'online');
     setCurrentDetails(
       `${online.length} hosts online, ${online.reduce((n, h) => n + freeGpus(state, h.host_id).length, 0)} GPUs free, ` +
         `${Object.keys(state.leases).length} leases, ${state.waiting.length} waiting`,
     );
     if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > HISTORY_EVENTS_BEFORE_CONTINUE) {
-      await condition(allHandlersFinished);
+      // Deliveries still in flight would lose their outcome with this run.
+      await condition(() => inFlight === 0 && allHandlersFinished());
       await continueAsNew<typeof GpuPoolWorkflow>({ state });
     }
   }
