@@ -12,6 +12,7 @@ import { CONTROL_TASK_QUEUE, GPU_POOL_WORKFLOW_ID, Queries, Signals, WorkflowTyp
 import type { HostRegistration } from '../domain/placement.ts';
 import type { PoolSnapshot } from '../workflows/gpu-pool.ts';
 import { kvsweepArgv } from '../client/paths.ts';
+import { lockHost } from './host-lock.ts';
 import { workflowBundlePath } from './workflow-bundle.ts';
 
 export interface HostWorkerOptions {
@@ -39,6 +40,16 @@ export interface RunningWorker {
 }
 
 export async function startHostWorker(options: HostWorkerOptions): Promise<RunningWorker> {
+  const unlockHost = lockHost(options.hostId);
+  try {
+    return await startLockedHostWorker(options, unlockHost);
+  } catch (error) {
+    unlockHost();
+    throw error;
+  }
+}
+
+async function startLockedHostWorker(options: HostWorkerOptions, unlockHost: () => void): Promise<RunningWorker> {
   const processes = new HostProcesses(options.hostId);
   const orphans = await processes.stopOrphans(options.teardownGraceMs);
   for (const orphan of orphans) options.log(`stopped process group ${orphan.pgid} (${orphan.key}) left by an earlier worker: ${orphan.ended}`);
@@ -157,11 +168,13 @@ export async function startHostWorker(options: HostWorkerOptions): Promise<Runni
       await processes.stopAll(options.teardownGraceMs);
       await connection.close();
       await client.connection.close();
+      unlockHost();
     })());
   const done = running.then(
     () => undefined,
     async (error) => {
       await processes.stopAll(options.teardownGraceMs);
+      unlockHost();
       throw error;
     },
   );

@@ -16,7 +16,7 @@ import { CONTROL_TASK_QUEUE, GPU_POOL_WORKFLOW_ID, Queries, WorkflowTypes } from
 import type { PoolSnapshot } from '../../workflows/gpu-pool.ts';
 import type { SweepResult } from '../../workflows/sweep.ts';
 import { freePort, freePortRange } from '../support/ports.ts';
-import { markedProcesses, startWorker, type TestProcess } from '../support/processes.ts';
+import { killMarkedProcesses, markedProcesses, startWorker, type TestProcess } from '../support/processes.ts';
 import { FAST_SIM_ARGS, writeSweepFile } from '../support/sweeps.ts';
 import { useTemporal, type TestTemporal } from '../support/temporal.ts';
 
@@ -24,6 +24,7 @@ const HEARTBEAT_TIMEOUT_S = 4;
 const cleanups: Array<() => Promise<void>> = [];
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+  killMarkedProcesses(`-${process.pid}`);
 });
 
 interface Host {

@@ -10,7 +10,7 @@ import { planSweep } from '../../domain/config/load.ts';
 import { CONTROL_TASK_QUEUE, WorkflowTypes } from '../../domain/names.ts';
 import type { SweepResult } from '../../workflows/sweep.ts';
 import { freePortRange } from '../support/ports.ts';
-import { markedProcesses, startWorker, type TestProcess } from '../support/processes.ts';
+import { killMarkedProcesses, markedProcesses, startWorker, type TestProcess } from '../support/processes.ts';
 import { writeSweepFile } from '../support/sweeps.ts';
 import { useTemporal, type TestTemporal } from '../support/temporal.ts';
 
@@ -25,6 +25,8 @@ afterEach(async () => {
   await Promise.all(workers.splice(0).map((w) => w.kill('SIGTERM')));
 });
 afterAll(async () => {
+  // Whatever a failed test left running on its hosts.
+  killMarkedProcesses(`-${process.pid}`);
   await temporal?.close();
 });
 
@@ -70,6 +72,11 @@ describe('host loss', { timeout: 180_000 }, () => {
     const outcome = JSON.parse(readFileSync(join(resultsDir, ids[0]!, 'outcome.json'), 'utf8'));
     expect(outcome.attempts.map((x: { result: string }) => x.result)).toEqual(['host_lost', 'succeeded']);
     expect(outcome.attempts[1].host_id).toBe(survivor);
+    // The dead host's server outlived its worker; the host's next worker stops it first thing.
+    const victimHost = survivor === b ? a : b;
+    expect(markedProcesses(victimHost).length).toBeGreaterThan(0);
+    workers.push(await startWorker({ ...options, hostId: victimHost, portBase: await freePortRange(200) }));
+    expect(markedProcesses(victimHost)).toEqual([]);
   });
 });
 

@@ -49,6 +49,19 @@ export async function waitForOutput(p: TestProcess, pattern: RegExp, timeoutMs =
   }
 }
 
+/** SIGKILLs every live process whose kvsweep host id ends with suffix (a test's cleanup net). */
+export function killMarkedProcesses(hostIdSuffix: string): void {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const hostVar = readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0').find((v) => v.startsWith('KVSWEEP_HOST_ID='));
+      if (hostVar?.endsWith(hostIdSuffix)) process.kill(Number(entry), 'SIGKILL');
+    } catch {
+      // gone, or not ours
+    }
+  }
+}
+
 /** Pids of live processes whose environment carries a kvsweep marker for this host id. */
 export function markedProcesses(hostId: string): number[] {
   const pids: number[] = [];
