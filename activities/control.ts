@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { ConfigError } from '../domain/config/problems.ts';
 import { loadSweep, resolveSweepObject } from '../domain/config/load.ts';
 import type { ResolvedSweep } from '../domain/config/resolved.ts';
-import { GPU_POOL_WORKFLOW_ID, CONTROL_TASK_QUEUE, SearchAttributeTypes, WorkflowTypes, Signals } from '../domain/names.ts';
+import { GPU_POOL_WORKFLOW_ID, CONTROL_TASK_QUEUE, WorkflowTypes, Signals } from '../domain/names.ts';
+import { searchAttributesRegistered } from '../client/temporal.ts';
 import { countOutcomes, type ExperimentOutcome, type SweepCounts } from '../domain/outcome.ts';
 import { readJsonIfExists, writeJsonAtomic } from './files.ts';
 import { writeSummaryFiles } from './summary-files.ts';
@@ -90,10 +91,7 @@ export function createControlActivities(deps: ControlDeps) {
     /** Whether kvsweep's search attributes are registered on this namespace (a sweep started
      * from the Temporal CLI cannot know otherwise; upserting unknown ones would fail it). */
     async searchAttributesRegistered(): Promise<boolean> {
-      const client = Context.current().client;
-      const response = await client.connection.operatorService.listSearchAttributes({ namespace: client.options.namespace });
-      const known = new Set(Object.keys(response.customAttributes ?? {}));
-      return Object.keys(SearchAttributeTypes).every((name) => known.has(name));
+      return searchAttributesRegistered(Context.current().client);
     },
 
     /** Starts the GPU pool if it is not running (it is normally started by the first worker). */

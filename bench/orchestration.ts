@@ -8,12 +8,12 @@
 // "Instant" experiments run the real workflows, GPU pool and control activities on a real dev
 // server, but their host activities return at once (no processes): what is measured is Temporal
 // orchestration alone. The idle gap and readiness runs use real simulator processes.
-import { Client } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { Command } from 'commander';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createControlActivities } from '../activities/control.ts';
 import { createHostActivities, type HostActivities } from '../activities/host.ts';
@@ -82,7 +82,7 @@ async function instantRuns(): Promise<Record<string, unknown>> {
   const address = `127.0.0.1:${await freePort()}`;
   const server = await startDevServer({ address, dbFile: opts.sqlite ? join(dir, 'temporal.db') : null, uiPort: null, logPath: join(dir, 'temporal.log'), searchAttributes: opts.searchAttributes });
   const connection = await NativeConnection.connect({ address });
-  const client = new Client({ connection: await (await import('@temporalio/client')).Connection.connect({ address }) });
+  const client = new Client({ connection: await Connection.connect({ address }) });
   const gpuClass = 'bench';
   const workers: Worker[] = [];
   const common = { connection, maxHeartbeatThrottleInterval: '1 second', defaultHeartbeatThrottleInterval: '1 second', stickyQueueScheduleToStartTimeout: '2 seconds' } as const;
@@ -148,7 +148,7 @@ async function idleGapRun(n: number): Promise<Record<string, unknown>> {
   const address = `127.0.0.1:${await freePort()}`;
   const server = await startDevServer({ address, dbFile: null, uiPort: null, logPath: join(dir, 'temporal.log') });
   const worker = await startWorker({ address, hostId: 'gap-host', gpus: 1, gpuClass: 'gap', portBase: await freePortRange(200) });
-  const client = new Client({ connection: await (await import('@temporalio/client')).Connection.connect({ address }) });
+  const client = new Client({ connection: await Connection.connect({ address }) });
   try {
     const sizes = Array.from({ length: n }, (_, i) => 0.001 * (i + 1));
     const yaml = writeSweepFile({ tag: 'gap', dir, cacheSizes: sizes, gpuClass: 'gap', rates: [20] });
@@ -182,7 +182,6 @@ async function readinessRun(trials: number): Promise<Record<string, unknown>> {
     const logPath = join(dir, `server-${t}.log`);
     mkdirSync(dir, { recursive: true });
     writeFileSync(logPath, '');
-    const { openSync } = await import('node:fs');
     const fd = openSync(logPath, 'a');
     const child = spawn(kvsweepArgv[0]!, [...kvsweepArgv.slice(1), 'sim', 'serve', 'kvsweep/sim-small', '--port', String(port), '--startup-delay', '1.5'], { stdio: ['ignore', fd, fd], cwd: projectRoot });
     let exited: { exitCode: number | undefined; signal: string | undefined } | undefined;
@@ -206,7 +205,7 @@ async function readinessRun(trials: number): Promise<Record<string, unknown>> {
   return { trials, detection_delay_ms: { p50: percentile(delays, 50), max: Math.max(...delays), all: delays.map((d) => Math.round(d * 10) / 10) } };
 }
 
-const figures: Record<string, unknown> = { date: new Date().toISOString(), node: process.version, cores: (await import('node:os')).cpus().length, load_average_at_start: (await import('node:os')).loadavg()[0] };
+const figures: Record<string, unknown> = { date: new Date().toISOString(), node: process.version, cores: cpus().length, load_average_at_start: loadavg()[0] };
 if (Number(opts.instant) || Number(opts.large)) figures.instant = await instantRuns();
 if (Number(opts.gap)) figures.idle_gap = await idleGapRun(Number(opts.gap));
 if (Number(opts.ready)) figures.readiness = await readinessRun(Number(opts.ready));

@@ -4,21 +4,11 @@ import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/com
 import { mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ResolvedSweep } from '../domain/config/resolved.ts';
-import { CONTROL_TASK_QUEUE, defaultSweepId, Queries, SearchAttributes, SearchAttributeTypes, WorkflowTypes } from '../domain/names.ts';
+import { CONTROL_TASK_QUEUE, defaultSweepId, Queries, SearchAttributes, WorkflowTypes } from '../domain/names.ts';
+import { searchAttributesRegistered } from './temporal.ts';
 import type { SweepInput, SweepProgress, SweepResult } from '../workflows/sweep.ts';
 import { dataDir } from './paths.ts';
 import { ProgressDisplay } from './progress-display.ts';
-
-/** True when every kvsweep search attribute is registered on the namespace. */
-export async function searchAttributesRegistered(client: Client): Promise<boolean> {
-  try {
-    const response = await client.connection.operatorService.listSearchAttributes({ namespace: client.options.namespace });
-    const known = new Set(Object.keys(response.customAttributes ?? {}));
-    return Object.keys(SearchAttributeTypes).every((name) => known.has(name));
-  } catch {
-    return false;
-  }
-}
 
 export function today(): string {
   return new Date().toISOString().slice(0, 10);
@@ -71,7 +61,7 @@ export function loadSweepRecord(sweepId: string): SweepRecord | undefined {
  * with the same id gets a new run: it skips what succeeded and reruns the rest.
  */
 export async function startSweep(client: Client, input: SweepInput & { resolved: ResolvedSweep; results_dir: string }, sweepId: string, experiments: number) {
-  const useSearchAttributes = await searchAttributesRegistered(client);
+  const useSearchAttributes = await searchAttributesRegistered(client).catch(() => false);
   const handle = await client.workflow.start(WorkflowTypes.sweep, {
     workflowId: sweepId,
     taskQueue: CONTROL_TASK_QUEUE,

@@ -1,6 +1,7 @@
 // Connection settings shared by the CLI and workers: TEMPORAL_ADDRESS (default 127.0.0.1:7233)
 // and TEMPORAL_NAMESPACE (default `default`), the variables the Temporal CLI itself reads.
 import { Client, Connection } from '@temporalio/client';
+import { SearchAttributeTypes } from '../domain/names.ts';
 import { createConnection } from 'node:net';
 
 export function temporalAddress(): string {
@@ -34,4 +35,11 @@ export function isListening(address: string, timeoutMs = 1_000): Promise<boolean
 export async function connectClient(address = temporalAddress(), namespace = temporalNamespace()): Promise<Client> {
   const connection = await Connection.connect({ address, connectTimeout: '5s' });
   return new Client({ connection, namespace });
+}
+
+/** True when every kvsweep search attribute is registered on the client's namespace. */
+export async function searchAttributesRegistered(client: Client): Promise<boolean> {
+  const response = await client.connection.operatorService.listSearchAttributes({ namespace: client.options.namespace });
+  const known = new Set(Object.keys(response.customAttributes ?? {}));
+  return Object.keys(SearchAttributeTypes).every((name) => known.has(name));
 }
