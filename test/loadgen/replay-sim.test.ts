@@ -2,7 +2,8 @@
 // failures, mock decoding and the time limit, checked against what the server itself reports.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
+import { idleRoundTripMs } from '../support/round-trip.ts';
 import { join } from 'node:path';
 import { runLoadgen, type LoadgenOptions } from '../../loadgen/run.ts';
 import type { RequestRecord } from '../../loadgen/result-schema.ts';
@@ -66,19 +67,22 @@ function byConversation(records: RequestRecord[]): Map<string, RequestRecord[]> 
 const PER_MESSAGE = 5;
 
 describe('against the simulator', () => {
-  // The issue's tolerance is 1 ms, which holds with a spare core. TTFT includes a loopback round
-  // trip, and with other developers' runs loading this 2-core machine (load average 6-13) that
-  // round trip alone is about 1 ms: then the tolerance is 3 ms (as the simulator's timing tests do),
-  // and a retry absorbs a neighbour's burst.
-  it('measures the configured TTFT and ITL within 1 ms at p50', { retry: 2 }, async () => {
-    const tolerance = loadavg()[0]! < cpus().length ? 1 : 3;
+  // The issue's tolerance is 1 ms. A measured TTFT also carries the machine's idle HTTP round trip
+  // (the server and the client both wake from sleep): about 1 ms on this VM, 0.3 ms back to back.
+  // So TTFT may be off by 1 ms plus that round trip, measured against the same server in this run;
+  // ITL (the gap between two chunks of one stream) carries no round trip and keeps 1 ms. A retry
+  // absorbs a burst of load from elsewhere.
+  it('measures the configured TTFT and ITL within 1 ms at p50 (TTFT: plus the idle round trip)', { retry: 2 }, async () => {
     const s = await sim(['--fixed-ttft-ms', '40', '--fixed-itl-ms', '10']);
+    const roundTrip = await idleRoundTripMs(`${s.baseUrl}/health`);
     const rows: Array<[number, string, number, number]> = [];
     for (let i = 0; i < 30; i++) rows.push([i * 0.05, `c${i % 10}`, 20, 12]);
     const run = await runLoadgen(options(s, await trace('fixed', rows), 'fixed'));
     expect(run.result.completed).toBe(30);
-    expect(Math.abs(run.result.median_ttft_ms! - 40), `load ${loadavg()[0]}`).toBeLessThanOrEqual(tolerance);
-    expect(Math.abs(run.result.median_itl_ms! - 10), `load ${loadavg()[0]}`).toBeLessThanOrEqual(tolerance);
+    const context = `idle round trip ${roundTrip.toFixed(3)} ms, load ${loadavg()[0]}`;
+    expect(run.result.median_ttft_ms!, context).toBeGreaterThanOrEqual(40);
+    expect(run.result.median_ttft_ms! - 40, context).toBeLessThanOrEqual(1 + roundTrip);
+    expect(Math.abs(run.result.median_itl_ms! - 10), context).toBeLessThanOrEqual(1);
     expect(run.result.total_output_tokens).toBe(30 * 12);
   });
 

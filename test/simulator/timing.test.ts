@@ -2,6 +2,7 @@
 // never earlier than the model and sped up by --speed. Timestamps per SSE event over raw HTTP.
 import { Agent, request } from 'node:http';
 import { cpus, loadavg } from 'node:os';
+import { idleRoundTripMs } from '../support/round-trip.ts';
 import { performance } from 'node:perf_hooks';
 import { afterAll, describe, expect, it } from 'vitest';
 import { killAll, startSim } from './sim-process.ts';
@@ -55,24 +56,31 @@ const median = (xs: number[]): number => {
 };
 
 describe('fixed timings', () => {
-  it('--fixed-ttft-ms / --fixed-itl-ms: the median TTFT and ITL within 1 ms of the configured values', async () => {
+  // A client's TTFT also carries the machine's idle HTTP round trip (both processes wake from
+  // sleep: about 1 ms on this VM, 0.3 ms back to back), measured here against the same server; ITL,
+  // the gap between two chunks of one stream, carries none. Up to three rounds: a burst of load from
+  // elsewhere shifts a whole round, a wrong timer every round.
+  it('--fixed-ttft-ms / --fixed-itl-ms: the median TTFT (plus the idle round trip) and ITL within 1 ms', async () => {
     const sim = await startSim(['kvsweep/sim-small', '--port', '0', '--fixed-ttft-ms', '40', '--fixed-itl-ms', '8']);
-    const ttfts: number[] = [];
-    const itls: number[] = [];
-    // A first request warms up the connection and both processes' code paths.
+    const roundTrip = await idleRoundTripMs(`${sim.baseUrl}/health`);
     await timedStream(sim.baseUrl, { model: 'kvsweep/sim-small', messages: [{ role: 'user', content: 'warm-up' }], max_tokens: 3 });
-    for (let i = 0; i < 12; i++) {
-      const r = await timedStream(sim.baseUrl, { model: 'kvsweep/sim-small', messages: [{ role: 'user', content: `q${i}` }], max_tokens: 20 });
-      ttfts.push(r.ttft);
-      itls.push(...r.itls);
-      expect(r.itls).toHaveLength(19);
-      // Absolute deadlines: the last token never comes before TTFT + 19 x ITL.
-      expect(r.last).toBeGreaterThanOrEqual(40 + 19 * 8);
+    const rounds: Array<{ ttft_error: number; itl_error: number; load: number }> = [];
+    const within = (r: { ttft_error: number; itl_error: number }) => r.ttft_error <= 1 + roundTrip && Math.abs(r.itl_error) <= 1;
+    for (let round = 0; round < 3 && !rounds.some(within); round++) {
+      const ttfts: number[] = [];
+      const itls: number[] = [];
+      for (let i = 0; i < 12; i++) {
+        const r = await timedStream(sim.baseUrl, { model: 'kvsweep/sim-small', messages: [{ role: 'user', content: `q${round}-${i}` }], max_tokens: 20 });
+        ttfts.push(r.ttft);
+        itls.push(...r.itls);
+        expect(r.itls).toHaveLength(19);
+        // Never early: the first token no sooner than TTFT, the last no sooner than TTFT + 19 x ITL.
+        expect(r.ttft).toBeGreaterThanOrEqual(40);
+        expect(r.last).toBeGreaterThanOrEqual(40 + 19 * 8);
+      }
+      rounds.push({ ttft_error: median(ttfts) - 40, itl_error: median(itls) - 8, load: loadavg()[0]! });
     }
-    const tol = tolerance();
-    expect(Math.abs(median(ttfts) - 40), `median TTFT, load ${loadavg()[0]}`).toBeLessThan(tol);
-    expect(Math.abs(median(itls) - 8), `median ITL, load ${loadavg()[0]}`).toBeLessThan(tol);
-    expect(Math.min(...ttfts)).toBeGreaterThanOrEqual(40);
+    expect(rounds.some(within), `idle round trip ${roundTrip.toFixed(3)} ms; rounds ${JSON.stringify(rounds)}`).toBe(true);
     await sim.kill();
   });
 
