@@ -170,15 +170,10 @@ export class Replay {
     this.timer = null;
     this.timerDeadline = Number.POSITIVE_INFINITY;
     if (this.stopped) return;
+    this.sendDue();
     const heap = this.heap;
+    if (this.stopped || heap.size === 0) return;
     const start = this.startAt;
-    let now = performance.now();
-    while (heap.size > 0 && heap.peekKey() <= now - start) {
-      this.send(heap.pop());
-      if (this.stopped) return;
-      now = performance.now();
-    }
-    if (heap.size === 0) return;
     const next = heap.peekId();
     if (!this.prepared.has(next)) this.prepared.set(next, this.prepare(next));
     const deadline = heap.peekKey();
