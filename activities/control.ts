@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { ConfigError } from '../domain/config/problems.ts';
 import { loadSweep, resolveSweepObject } from '../domain/config/load.ts';
 import type { ResolvedSweep } from '../domain/config/resolved.ts';
-import { GPU_POOL_WORKFLOW_ID, CONTROL_TASK_QUEUE, WorkflowTypes, Signals } from '../domain/names.ts';
+import { GPU_POOL_WORKFLOW_ID, CONTROL_TASK_QUEUE, WorkflowTypes, Signals, experimentWorkflowId } from '../domain/names.ts';
 import { searchAttributesRegistered } from '../client/temporal.ts';
-import { countOutcomes, type ExperimentOutcome, type SweepCounts } from '../domain/outcome.ts';
+import { countOutcomes, type ExperimentOutcome, type ExperimentStatus, type SweepCounts } from '../domain/outcome.ts';
 import { readJsonIfExists, writeJsonAtomic } from './files.ts';
 import { writeSummaryFiles } from './summary-files.ts';
 
@@ -67,6 +67,18 @@ export function createControlActivities(deps: ControlDeps) {
       await writeJsonAtomic(path, input.outcome);
     },
 
+    /**
+     * For an experiment whose workflow ended without recording anything (terminated by hand):
+     * writes the given outcome unless one exists, so the record says it did not succeed and a
+     * resume runs it again. Returns the status on disk.
+     */
+    async recordUnreportedOutcome(input: { results_dir: string; outcome: ExperimentOutcome }): Promise<ExperimentStatus> {
+      const existing = await readOutcome(input.results_dir, input.outcome.experiment_id);
+      if (existing) return existing.status;
+      await writeJsonAtomic(outcomePath(input.results_dir, input.outcome.experiment_id), input.outcome);
+      return input.outcome.status;
+    },
+
     /** Writes summary.json (the old runner's shape) and summary.csv from every outcome so far. */
     async writeSweepSummary(input: { results_dir: string; sweep_id: string; experiment_ids: string[] }): Promise<{ summary_path: string; counts: SweepCounts }> {
       const outcomes: ExperimentOutcome[] = [];
@@ -78,6 +90,35 @@ export function createControlActivities(deps: ControlDeps) {
       const summary_path = await writeSummaryFiles(input.results_dir, outcomes);
       await writeJsonAtomic(join(input.results_dir, 'counts.json'), { sweep_id: input.sweep_id, ...counts });
       return { summary_path, counts };
+    },
+
+    /**
+     * Of these experiments, those whose workflow is closed (a sweep's continued run cannot watch
+     * children an earlier run started), with the status their outcome.json records, or `failed`
+     * (`cancelled`) for one terminated (cancelled) before it could record anything.
+     */
+    async closedExperiments(input: { sweep_id: string; results_dir: string; experiment_ids: string[] }): Promise<Array<{ experiment_id: string; status: ExperimentStatus; workflow_status: string }>> {
+      const client = Context.current().client;
+      const closed: Array<{ experiment_id: string; status: ExperimentStatus; workflow_status: string }> = [];
+      for (const id of input.experiment_ids) {
+        const description = await client.workflow.getHandle(experimentWorkflowId(input.sweep_id, id)).describe().catch(() => undefined);
+        if (!description || description.status.name === 'RUNNING') continue;
+        const recorded = (await readOutcome(input.results_dir, id))?.status;
+        closed.push({ experiment_id: id, status: recorded ?? (description.status.name === 'CANCELLED' ? 'cancelled' : 'failed'), workflow_status: description.status.name });
+      }
+      return closed;
+    },
+
+    /** Of these workflow ids, those with no running execution (closed, or unknown). */
+    async closedWorkflows(input: { workflow_ids: string[] }): Promise<string[]> {
+      const client = Context.current().client;
+      const closed: string[] = [];
+      for (const id of input.workflow_ids) {
+        const description = await client.workflow.getHandle(id).describe().catch((error: Error) => (error.name === 'WorkflowNotFoundError' ? undefined : 'unknown'));
+        if (description === 'unknown') continue; // the server did not answer: ask again next time
+        if (!description || description.status.name !== 'RUNNING') closed.push(id);
+      }
+      return closed;
     },
 
     /** Writes report.html and its PNGs from summary.json: the last step of every sweep. */

@@ -119,6 +119,21 @@ export class HostProcesses {
     return Promise.all([...groups].map(async ([pgid, key]) => ({ key, ...(await stopGroup(pgid, graceMs)) })));
   }
 
+  /**
+   * Stops every process group whose key starts with prefix, this worker's or an earlier one's:
+   * what a lease left running when its experiment workflow was terminated.
+   */
+  async stopByKeyPrefix(prefix: string, graceMs: number): Promise<number> {
+    const groups = new Map<number, string>();
+    for (const [key, p] of this.processes) if (key.startsWith(prefix)) groups.set(p.pgid, key);
+    for (const p of await listMarkedProcesses(this.hostId)) if (p.key.startsWith(prefix)) groups.set(p.pgid, p.key);
+    await Promise.all([...groups].map(async ([pgid, key]) => {
+      await stopGroup(pgid, graceMs);
+      this.processes.delete(key);
+    }));
+    return groups.size;
+  }
+
   /** Stops everything this worker started (worker shutdown). */
   async stopAll(graceMs: number): Promise<void> {
     await Promise.all([...this.processes.keys()].map((key) => this.stop(key, graceMs)));

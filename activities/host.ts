@@ -178,6 +178,11 @@ export function createHostActivities(deps: HostDeps) {
       }
     },
 
+    /** Stops whatever still runs for a lease whose experiment is gone (keys start with its request id). */
+    async stopLeaseProcesses(input: { request_id: string }): Promise<{ stopped: number }> {
+      return { stopped: await deps.processes.stopByKeyPrefix(`${input.request_id}`, deps.teardownGraceMs) };
+    },
+
     /** Stops the server's process group (SIGTERM, SIGKILL after a grace) and checks its port is free. */
     async teardownServer(input: { server: ServerHandle }): Promise<{ ended: string; duration_ms: number; port_free: boolean; stopped_at: string }> {
       const { server } = input;

@@ -59,6 +59,7 @@ function instantHostActivities(real: HostActivities, hostId: string): HostActivi
   const now = () => new Date().toISOString();
   return {
     watchHost: real.watchHost,
+    stopLeaseProcesses: real.stopLeaseProcesses,
     startServer: async (input) => ({ key: `${input.sweep_id}/${input.spec.id}`, host_id: hostId, pid: 0, port: 0, base_url: '', log_path: '', log_offset: 0, result_dir: join(input.results_dir, input.spec.id), started_at: now() }),
     awaitServerReady: async () => ({ ready_after_ms: 0, pattern_after_ms: 0 }),
     runClient: async () => ({ exit_code: 0, duration_s: 0 }),

@@ -52,6 +52,8 @@ export interface ExperimentState {
 export const experimentStateQuery = defineQuery<ExperimentState>(Queries.experimentState);
 
 type HostActivities = ReturnType<typeof createHostActivities>;
+/** The host activities an experiment runs, in order. */
+type ExperimentSteps = Pick<HostActivities, 'startServer' | 'awaitServerReady' | 'runClient' | 'collectResults' | 'teardownServer'>;
 
 // Reading and writing the outcome file are quick and local to the worker running this workflow:
 // local activities, which save two task round trips per experiment. Retried until they succeed.
@@ -69,7 +71,7 @@ const control = proxyActivities<ReturnType<typeof createControlActivities>>({
  * does not pick up, or stops heartbeating, within H means the host is lost. Each timeout is the
  * longest a healthy step can take, so a slow step is never mistaken for a lost host.
  */
-function hostActivities(lease: Lease, spec: ExperimentSpec): HostActivities {
+function hostActivities(lease: Lease, spec: ExperimentSpec): ExperimentSteps {
   const h = `${lease.heartbeat_timeout_s}s`;
   const base = { taskQueue: lease.task_queue, scheduleToStartTimeout: h };
   const where = `on ${lease.host_id} GPU ${lease.gpu_ids.join(',')}`;
@@ -83,7 +85,6 @@ function hostActivities(lease: Lease, spec: ExperimentSpec): HostActivities {
   // Reading results and stopping processes are idempotent: retried.
   const after = { ...base, startToCloseTimeout: '1 minute', retry: { maximumAttempts: 3 } };
   return {
-    watchHost: proxy('watch host', start).watchHost,
     startServer: proxy(`start ${spec.environment} server for ${spec.model} ${where}`, start).startServer,
     awaitServerReady: proxy(`await readiness (log /${spec.server.ready_pattern}/ and ${spec.server.health_path})`, ready).awaitServerReady,
     runClient: proxy(`replay ${spec.dataset.name} at rate ${spec.request_rate}`, client).runClient,

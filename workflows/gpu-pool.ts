@@ -12,6 +12,7 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { createControlActivities } from '../activities/control.ts';
 import type { createHostActivities } from '../activities/host.ts';
 import { Queries, Signals } from '../domain/names.ts';
 import {
@@ -47,6 +48,10 @@ export const poolQuery = defineQuery<PoolSnapshot>(Queries.pool);
 
 /** Continue-as-new well before Temporal's 10,240-event warning: the state is small to carry. */
 const HISTORY_EVENTS_BEFORE_CONTINUE = 4_000;
+/** How often, while leases are held, the pool checks that their holders still run. */
+const HOLDER_CHECK_INTERVAL_MS = 30_000;
+
+const control = proxyActivities<ReturnType<typeof createControlActivities>>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 3 } });
 
 /**
  * The GPU pool of a Temporal namespace: hosts register their GPUs, experiments of every sweep ask
@@ -105,6 +110,33 @@ export async function GpuPoolWorkflow(input: { state?: PoolState } = {}): Promis
     }
   };
 
+  // A holder terminated by hand never releases its lease: find such leases, free their GPUs, and
+  // have their hosts stop what still runs for them (process keys start with the request id).
+  let lastHolderCheck = Date.now();
+  let checking = false;
+  const checkHolders = async () => {
+    checking = true;
+    try {
+      const holders = [...new Set(Object.values(state.leases).map((l) => l.holder))];
+      const gone = new Set(await control.closedWorkflows({ workflow_ids: holders }));
+      for (const lease of Object.values(state.leases).filter((l) => gone.has(l.holder))) {
+        release(state, lease.request_id);
+        const { stopLeaseProcesses } = proxyActivities<ReturnType<typeof createHostActivities>>({
+          taskQueue: lease.task_queue,
+          scheduleToStartTimeout: `${lease.heartbeat_timeout_s}s`,
+          startToCloseTimeout: '1 minute',
+          retry: { maximumAttempts: 2 },
+        });
+        inFlight++;
+        void stopLeaseProcesses({ request_id: lease.request_id }).catch(() => undefined).finally(() => inFlight--);
+      }
+      dirty = true;
+    } finally {
+      checking = false;
+      lastHolderCheck = Date.now();
+    }
+  };
+
   setHandler(registerHostSignal, (host) => {
     revokeAll(registerHost(state, host, Date.now()), `host ${host.host_id} restarted`);
     dirty = true;
@@ -132,7 +164,13 @@ export async function GpuPoolWorkflow(input: { state?: PoolState } = {}): Promis
   }));
 
   for (;;) {
-    await condition(() => dirty || outbox.length > 0);
+    const leasesHeld = Object.keys(state.leases).length > 0;
+    if (leasesHeld) await condition(() => dirty || outbox.length > 0, HOLDER_CHECK_INTERVAL_MS);
+    else await condition(() => dirty || outbox.length > 0);
+    if (leasesHeld && !checking && Date.now() - lastHolderCheck >= HOLDER_CHECK_INTERVAL_MS) {
+      inFlight++;
+      void checkHolders().catch(() => undefined).finally(() => inFlight--);
+    }
     dirty = false;
     for (const host of Object.values(state.hosts)) watch(host);
     for (const lease of schedule(state, Date.now())) {

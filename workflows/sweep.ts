@@ -22,7 +22,7 @@ import { expandSweep } from '../domain/config/expand.ts';
 import type { ResolvedSweep } from '../domain/config/resolved.ts';
 import type { ExperimentSpec } from '../domain/experiment.ts';
 import { CONTROL_TASK_QUEUE, Queries, SearchAttributes, experimentWorkflowId } from '../domain/names.ts';
-import type { ExperimentStatus, SweepCounts } from '../domain/outcome.ts';
+import { configurationOf, type ExperimentOutcome, type ExperimentStatus, type SweepCounts } from '../domain/outcome.ts';
 import { ExperimentWorkflow, experimentFinishedSignal } from './experiment.ts';
 
 /** How a sweep is given: a YAML path on the workers' file system, a config object, or resolved. */
@@ -37,6 +37,8 @@ export interface SweepInput {
   /** Experiments running or waiting for GPUs at once (children in flight). */
   max_parallel?: number;
   use_search_attributes?: boolean;
+  /** How often children an earlier run started are checked for having closed unreported (s). */
+  reconcile_interval_s?: number;
   /** Carried across continue-as-new; not for users. */
   carried?: CarriedState;
 }
@@ -80,6 +82,7 @@ const HISTORY_EVENTS_BEFORE_CONTINUE = 8_000;
 /** At most one summary write per interval while experiments finish: each write is an activity. */
 const SUMMARY_INTERVAL_MS = 15_000;
 const SUMMARY_INTERVAL = '15 seconds';
+const DEFAULT_RECONCILE_INTERVAL_S = 300;
 
 const control = proxyActivities<ReturnType<typeof createControlActivities>>({
   startToCloseTimeout: '2 minutes',
@@ -121,6 +124,9 @@ export async function SweepWorkflow(input: SweepInput): Promise<SweepResult> {
   let phase: SweepProgress['phase'] = 'resolving';
   const finished = new Map(Object.entries(carried?.finished ?? {}));
   const running = new Set(carried?.running ?? []);
+  // Running children this run does not watch (an earlier run started them): they report by
+  // signal, and are checked now and then in case one was terminated by hand and never will.
+  const unwatched = new Set(carried?.running ?? []);
   let skipped = 0;
   let specs: ExperimentSpec[] = [];
   let resultsDir = carried?.results_dir ?? input.results_dir ?? '';
@@ -191,6 +197,7 @@ export async function SweepWorkflow(input: SweepInput): Promise<SweepResult> {
         staticSummary: `${spec.model} · ${spec.dataset.name} · ${spec.cache_size_gb} GB · rate ${spec.request_rate} · ${spec.eviction_strategy}`,
         ...(useSearchAttributes ? { searchAttributes: searchAttributesOf(spec, sweepId, resolved.tag) } : {}),
       });
+      unwatched.delete(spec.id);
       // A child that ends without reporting (terminated by hand, or failed in its own code)
       // must not leave the sweep waiting for it forever.
       child.result().then(
@@ -199,16 +206,31 @@ export async function SweepWorkflow(input: SweepInput): Promise<SweepResult> {
           finished.set(spec.id, { status: outcome.status, seconds: outcome.execution_time_seconds });
           summaryDirty = true;
         },
-        () => {
+        (error: unknown) => {
           if (!running.delete(spec.id)) return;
           finished.set(spec.id, { status: 'failed', seconds: 0 });
-          summaryDirty = true;
+          void recordUnreported(spec, 'failed', `the experiment workflow ended without reporting: ${(error as Error).message}`);
         },
       );
     } catch (error) {
       // Already running: an earlier run of this sweep started it; it will report here by signal.
       if ((error as Error).name !== 'WorkflowExecutionAlreadyStartedError') throw error;
+      unwatched.add(spec.id);
     }
+  };
+
+  // An experiment that ended without reporting gets an outcome on disk saying so (unless it
+  // recorded one), so the summary counts it and a resume runs it again.
+  const recordUnreported = async (spec: ExperimentSpec, status: ExperimentStatus, error: string) => {
+    const now = new Date(Date.now()).toISOString();
+    const outcome: ExperimentOutcome = {
+      experiment_id: spec.id, sweep_id: sweepId, timestamp: now, status, execution_success: false,
+      execution_time_seconds: 0, queued_seconds: 0, configuration: configurationOf(spec),
+      benchmark_results: {}, cache_statistics: {}, attempts: [], error, results_path: `${resultsDir}/${spec.id}`,
+    };
+    const recorded = await control.recordUnreportedOutcome({ results_dir: resultsDir, outcome });
+    finished.set(spec.id, { status: recorded, seconds: 0 });
+    summaryDirty = true;
   };
 
   const cancelRunning = async () => {
@@ -222,6 +244,9 @@ export async function SweepWorkflow(input: SweepInput): Promise<SweepResult> {
   };
 
   let lastSummaryMs = Date.now();
+  let lastReconcileMs = Date.now();
+  const reconcileMs = (input.reconcile_interval_s ?? DEFAULT_RECONCILE_INTERVAL_S) * 1000;
+  const unwatchedRunning = () => [...unwatched].filter((id) => running.has(id));
   try {
     for (;;) {
       const startable = specs.filter((s) => !finished.has(s.id) && !running.has(s.id));
@@ -234,9 +259,20 @@ export async function SweepWorkflow(input: SweepInput): Promise<SweepResult> {
       setCurrentDetails(describe(counts()));
       const canStartMore = () => running.size < maxParallel && specs.length - finished.size - running.size > 0;
       const wake = () => running.size === 0 || canStartMore();
-      // Wait for a free slot in the window; with unsaved outcomes, also for the summary interval.
+      // Wait for a free slot in the window; with unsaved outcomes, also for the summary interval;
+      // with unwatched children, also for their next check.
       if (summaryDirty) await condition(wake, SUMMARY_INTERVAL);
+      else if (unwatchedRunning().length > 0) await condition(() => wake() || summaryDirty, reconcileMs);
       else await condition(() => wake() || summaryDirty);
+      if (unwatchedRunning().length > 0 && Date.now() - lastReconcileMs >= reconcileMs) {
+        lastReconcileMs = Date.now();
+        for (const { experiment_id, status, workflow_status } of await control.closedExperiments({ sweep_id: sweepId, results_dir: resultsDir, experiment_ids: unwatchedRunning() })) {
+          if (!running.delete(experiment_id)) continue;
+          finished.set(experiment_id, { status, seconds: 0 });
+          const spec = specs.find((s) => s.id === experiment_id)!;
+          await recordUnreported(spec, status, `the experiment workflow ended without reporting (${workflow_status})`);
+        }
+      }
       if (summaryDirty && Date.now() - lastSummaryMs >= SUMMARY_INTERVAL_MS) {
         summaryDirty = false;
         lastSummaryMs = Date.now();

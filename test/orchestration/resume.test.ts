@@ -10,7 +10,9 @@ import { planSweep } from '../../domain/config/load.ts';
 import { CONTROL_TASK_QUEUE, WorkflowTypes } from '../../domain/names.ts';
 import type { ExperimentOutcome } from '../../domain/outcome.ts';
 import { FAST_SIM_ARGS, SMALL_TRACE, writeSweepFile } from '../support/sweeps.ts';
-import { markedProcesses, runKvsweep } from '../support/processes.ts';
+import { markedKeys, markedProcesses, runKvsweep, startWorker } from '../support/processes.ts';
+import { freePortRange } from '../support/ports.ts';
+import type { SweepResult } from '../../workflows/sweep.ts';
 import { useTemporal, type TestTemporal } from '../support/temporal.ts';
 
 let temporal: TestTemporal;
@@ -80,5 +82,42 @@ describe('resume', { timeout: 300_000 }, () => {
     const again = await runKvsweep(['run', '--yaml', yaml, '--sweep-id', sweepId, '--gpus', '1'], env);
     expect(again.output).toMatch(/Successful:\s+3/);
     expect(markedProcesses(localHost)).toEqual([]);
+  });
+});
+
+describe('children that end without reporting', { timeout: 300_000 }, () => {
+  it('a child an earlier run started, terminated by hand while it holds GPUs: its lease and server are reclaimed, the sweep finishes', async () => {
+    const gpuClass = `unreported-${process.pid}`;
+    const hostId = `unreported-${process.pid}`;
+    const worker = await startWorker({ address: temporal.address, hostId, gpus: 1, gpuClass, portBase: await freePortRange(200) });
+    try {
+      const dir = mkdtempSync(join(tmpdir(), 'kvsweep-unreported-'));
+      const yaml = writeSweepFile({ tag: 'unreported', dir, gpuClass, cacheSizes: [0.001, 0.05], rates: [2] });
+      const { resolved } = await planSweep(yaml);
+      const ids = expandSweep(resolved).map((s) => s.id);
+      const resultsDir = join(dir, 'results');
+      const sweepId = `sweep/unreported/${Date.now()}`;
+      const input = { resolved, results_dir: resultsDir, reconcile_interval_s: 1 };
+      const start = () => temporal.client.workflow.start(WorkflowTypes.sweep, { workflowId: sweepId, taskQueue: CONTROL_TASK_QUEUE, args: [input] });
+      // The first run starts both children (one GPU: one runs, one waits), then goes away.
+      await start();
+      for (let i = 0; i < 300 && markedKeys(hostId).length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+      const holder = ids.find((id) => markedKeys(hostId).some((key) => key.includes(`/${id}#`)))!;
+      const other = ids.find((id) => id !== holder)!;
+      await temporal.client.workflow.getHandle(sweepId).terminate('test: the sweep run goes away, its children stay');
+      // A new run finds both children running, and watches neither itself.
+      const resumed = await start();
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      // The child holding the GPU is terminated by hand: it never releases its lease nor stops its server.
+      await temporal.client.workflow.getHandle(`${sweepId}/${holder}`).terminate('test: terminated by hand');
+      const result = (await resumed.result()) as SweepResult;
+      expect(result.counts).toMatchObject({ total: 2, succeeded: 1, failed: 1, pending: 0 });
+      expect(outcomeOf(resultsDir, other).status).toBe('succeeded');
+      // The record says what happened, so a resume would run it again.
+      expect(outcomeOf(resultsDir, holder)).toMatchObject({ status: 'failed', error: expect.stringContaining('ended without reporting (TERMINATED)') });
+      expect(markedKeys(hostId).filter((key) => key.includes(`/${holder}#`))).toEqual([]);
+    } finally {
+      await worker.kill('SIGTERM');
+    }
   });
 });

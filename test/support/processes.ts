@@ -62,6 +62,20 @@ export function killMarkedProcesses(hostIdSuffix: string): void {
   }
 }
 
+/** Process keys (sweep/experiment#attempt[/client]) of the live marked processes of a host. */
+export function markedKeys(hostId: string): string[] {
+  const keys = new Set<string>();
+  for (const pid of markedProcesses(hostId)) {
+    try {
+      const key = readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').find((v) => v.startsWith('KVSWEEP_PROCESS_KEY='));
+      if (key) keys.add(key.slice('KVSWEEP_PROCESS_KEY='.length));
+    } catch {
+      // gone
+    }
+  }
+  return [...keys];
+}
+
 /** Pids of live processes whose environment carries a kvsweep marker for this host id. */
 export function markedProcesses(hostId: string): number[] {
   const pids: number[] = [];
