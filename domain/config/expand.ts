@@ -1,7 +1,10 @@
 // The sweep expansion: per dataset entry, cache sizes x request rates x eviction strategies (x
 // lightgbm modes for the lightgbm strategy), each an ExperimentSpec with its server command built.
 // Pure and deterministic: workflow code runs it, so no Node APIs, no yaml, no clock, no randomness.
-import { ExperimentSpec, type EvictionStrategy, type LightgbmMode } from '../experiment.ts';
+// No zod either: the sweep workflow gets a ResolvedSweep that planning already validated, and every
+// module a workflow imports is evaluated again for each workflow run (zod's cost ~8% of the worker's
+// workflow thread, bench/orchestration.ts). planSweep checks each spec against the schema.
+import type { EvictionStrategy, ExperimentSpec, LightgbmMode } from '../experiment.ts';
 import { ConfigError, dedupeProblems, formatPath, type ConfigProblem } from './problems.ts';
 import type { NormalisedDataset, ResolvedSweep } from './resolved.ts';
 import { experimentId } from './ids.ts';
@@ -132,7 +135,7 @@ export function expandSweep(resolved: ResolvedSweep): ExperimentSpec[] {
         mock_decoding: entry.mock_decoding,
         ...axis,
       });
-      const spec = ExperimentSpec.parse({
+      const spec: ExperimentSpec = {
         id,
         model: entry.model,
         huggingface_path: model.huggingface_path,
@@ -164,7 +167,7 @@ export function expandSweep(resolved: ResolvedSweep): ExperimentSpec[] {
         },
         client: entry.client,
         max_attempts: entry.max_attempts,
-      } satisfies ExperimentSpec);
+      };
 
       const sameId = origins.get(id);
       const effect = effectKey(spec);

@@ -6,7 +6,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ExperimentSpec } from '../experiment.ts';
+import { ExperimentSpec } from '../experiment.ts';
 import { expandSweep } from './expand.ts';
 import { normaliseSweep } from './normalise.ts';
 import { ConfigError, dedupeProblems, didYouMean, type ConfigProblem, type PathSegment } from './problems.ts';
@@ -229,7 +229,8 @@ async function resolveSource(
     installation: { real_servers_dir: realServersDir(variables, cwd) },
   };
   try {
-    return { resolved, experiments: expandSweep(resolved) };
+    // The schema check the workflow-side expansion leaves out (it sees only what passed here).
+    return { resolved, experiments: expandSweep(resolved).map((spec) => ExperimentSpec.parse(spec)) };
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     // expandSweep names the file by its absolute path (or a pseudo name): show the user's name.

@@ -29,6 +29,13 @@ describe('the pure side of domain/config', () => {
     expect(code).not.toMatch(/node_modules\/yaml\//);
   }, 120_000);
 
+  it("kvsweep's workflows bundle without zod (each workflow run evaluates every bundled module again)", async () => {
+    const workflows = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
+    const { code } = await bundleWorkflowCode({ workflowsPath: workflows, logger: quiet });
+    expect(code).toContain('ExperimentWorkflow');
+    expect(code).not.toMatch(/node_modules\/(zod|yaml)\//);
+  }, 120_000);
+
   it('the IO side does not (so the check above can fail)', async () => {
     await expect(
       bundleWorkflowCode({ workflowsPath: join(FIXTURES, 'workflow-entry-with-io.ts'), logger: quiet }),
