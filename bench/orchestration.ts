@@ -68,6 +68,12 @@ function instantHostActivities(real: HostActivities, hostId: string): HostActivi
   };
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc (clock ticks of 10 ms). */
+function processCpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 /** History length of every run of a workflow id (visibility has it for closed runs; describe for the open one). */
 async function historyLengths(client: Client, workflowId: string): Promise<number[]> {
   const lengths: number[] = [];
@@ -110,9 +116,14 @@ async function instantRuns(): Promise<Record<string, unknown>> {
       const { resolved } = await planSweep(yaml);
       const sweepId = `sweep/bench/${label}-${Date.now()}`;
       const started = performance.now();
+      // CPU per experiment is the figure that noise on a shared machine does not move much.
+      const cpuBefore = { worker: process.cpuUsage(), server: processCpuSeconds(server.process.pid!) };
       const handle = await client.workflow.start(WorkflowTypes.sweep, { workflowId: sweepId, taskQueue: CONTROL_TASK_QUEUE, args: [{ resolved, results_dir: join(dir, label, 'results') }] });
       const result = (await handle.result()) as SweepResult;
       const seconds = (performance.now() - started) / 1000;
+      const workerUsage = process.cpuUsage(cpuBefore.worker);
+      const workerCpuMs = ((workerUsage.user + workerUsage.system) / 1000) / n;
+      const serverCpuMs = ((processCpuSeconds(server.process.pid!) - cpuBefore.server) * 1000) / n;
       const ids = expandSweep(resolved).map((s) => s.id);
       for (const id of ids) {
         const outcome = JSON.parse(readFileSync(join(dir, label, 'results', id, 'outcome.json'), 'utf8')) as ExperimentOutcome;
@@ -126,6 +137,9 @@ async function instantRuns(): Promise<Record<string, unknown>> {
         succeeded: result.counts.succeeded,
         seconds: Math.round(seconds * 10) / 10,
         experiments_per_second: Math.round((n / seconds) * 10) / 10,
+        // Worker = this process (workflows, activities, the client); server = the dev server.
+        cpu_ms_per_experiment: { worker: Math.round(workerCpuMs * 10) / 10, server: Math.round(serverCpuMs * 10) / 10 },
+        load_average_1m: Math.round(loadavg()[0]! * 10) / 10,
         sweep_runs: sweepRuns.length,
         sweep_max_history_events: Math.max(...sweepRuns),
         experiment_max_history_events: Math.max(...experimentLengths),
