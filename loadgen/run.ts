@@ -6,6 +6,8 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { join, resolve } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { UserError } from '../domain/errors.ts';
 import { loadTrace } from './trace.ts';
 import type { TraceTurn } from './trace-parse.ts';
@@ -106,11 +108,13 @@ export async function runLoadgen(options: LoadgenOptions): Promise<LoadgenRun> {
 
   const rootUrl = new URL(root);
   const pool = new ConnectionPool(rootUrl.origin);
+  const scheduledMs = scheduleTimes(trace.turns, options.arrival, options.requestRate, options.seed);
+  await pool.open(warmConnections(scheduledMs), `${rootUrl.pathname.replace(/\/$/, '')}/v1/models`);
   const replay = new Replay({
     target: { pool, path: `${rootUrl.pathname.replace(/\/$/, '')}/v1/chat/completions` },
     model: options.model,
     turns: trace.turns,
-    scheduledMs: scheduleTimes(trace.turns, options.arrival, options.requestRate, options.seed),
+    scheduledMs,
     prompts: new PromptBuilder(options.seed, calibration),
     mockDecoding: options.mockDecoding,
     timeLimitMs: options.timeLimitS === null ? null : options.timeLimitS * 1000,
@@ -118,6 +122,8 @@ export async function runLoadgen(options: LoadgenOptions): Promise<LoadgenRun> {
   });
   const progress = options.onProgress ? setInterval(() => options.onProgress!(replay.counters()), 1000) : null;
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  // The garbage of loading the trace is collected now rather than in a pause mid-run.
+  collectGarbage();
   loopDelay.enable();
   const cpuBefore = process.cpuUsage();
   const running = replay.run();
@@ -173,6 +179,23 @@ export async function runLoadgen(options: LoadgenOptions): Promise<LoadgenRun> {
   await writeFile(`${resultPath}.tmp`, `${JSON.stringify(result, null, 2)}\n`);
   await rename(`${resultPath}.tmp`, resultPath);
   return { result, resultPath, summaryText: formatResultBlock(result) };
+}
+
+/** A full garbage collection (V8's gc(), exposed for this process at run time). */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
+
+/** Connections opened before the run: the requests of the busiest 10 ms of the schedule, 4 to 256. */
+export function warmConnections(scheduledMs: Float64Array): number {
+  let most = 0;
+  let low = 0;
+  for (let high = 0; high < scheduledMs.length; high++) {
+    while (scheduledMs[high]! - scheduledMs[low]! >= 10) low++;
+    most = Math.max(most, high - low + 1);
+  }
+  return Math.min(256, Math.max(4, most));
 }
 
 async function writeRequests(path: string, records: readonly RequestRecord[]): Promise<void> {
