@@ -102,8 +102,13 @@ export function recordOutcome(record: RequestRecord, prepared: PreparedTurn, out
     record.status = 'ok';
     record.e2el_ms = outcome.endAt - outcome.sentAt;
     record.output_tokens = outcome.completionTokens ?? times.length;
-    conversation.messages.push(prepared.message, { role: 'assistant', content: outcome.content });
     conversation.contentTokens += prepared.queryTokens + record.output_tokens;
+    // The history is kept only while a later turn will send it: at thousands of requests per
+    // second, the texts of finished conversations were most of what each young-generation GC
+    // had to copy (and its pause grows with that).
+    if (conversation.next + 1 < conversation.turns.length) {
+      conversation.messages.push(prepared.message, { role: 'assistant', content: outcome.content });
+    }
   } else {
     record.status = outcome.aborted ? 'aborted' : 'failed';
     record.error = outcome.error;
