@@ -20,7 +20,8 @@ import { performance } from 'node:perf_hooks';
 import { writeSynthTrace } from '../loadgen/trace-cli.ts';
 import { DEFAULT_SYNTH_OPTIONS } from '../loadgen/trace-synth.ts';
 import { loadTrace } from '../loadgen/trace.ts';
-import type { LoadgenResult } from '../loadgen/result-schema.ts';
+import type { LoadgenResult, RequestRecord } from '../loadgen/result-schema.ts';
+import { percentileSorted } from '../loadgen/stats.ts';
 import { startBenchSim, type BenchSim } from './loadgen-sim.ts';
 import { runAiperf, AIPERF_BIN } from './loadgen-aiperf.ts';
 import { httpVersusFetch } from './loadgen-http-fetch.ts';
@@ -48,6 +49,11 @@ interface ClientRun {
   loop_delay_p99_ms: number | null;
   /** Median TTFT: when it grows, the server (not the client) is falling behind. */
   ttft_p50_ms: number | null;
+  /** Send-time error p99 of the turns scheduled after the first second (the start-up excluded). */
+  send_p99_after_1s_ms: number | null;
+  /** Turns sent more than 1 ms late in the first second / after it. */
+  late_first_s: number;
+  late_after_1s: number;
   load_average: number;
 }
 
@@ -74,7 +80,9 @@ async function measure(sim: BenchSim, dataset: string, rate: number, seconds: nu
   const requests = Math.round(rate * seconds);
   const load = loadavg()[0]!;
   const simCpu = sim.cpuMeter();
-  const r = await runLoadgenCli(sim.baseUrl, dataset, rate, requests, join(dir, `rate-${rate}-${Date.now()}`), policy);
+  const resultDir = join(dir, `rate-${rate}-${Date.now()}`);
+  const r = await runLoadgenCli(sim.baseUrl, dataset, rate, requests, resultDir, policy);
+  const split = await startupSplit(join(resultDir, 'requests.jsonl'));
   const run: ClientRun = {
     policy,
     rate,
@@ -90,14 +98,38 @@ async function measure(sim: BenchSim, dataset: string, rate: number, seconds: nu
     simulator_cpu_percent: simCpu(),
     loop_delay_p99_ms: r.client.event_loop_delay_ms.p99,
     ttft_p50_ms: r.median_ttft_ms,
+    ...split,
     load_average: load,
   };
   console.log(JSON.stringify(run));
   return run;
 }
 
+/** The first second of a run holds most late sends (start-up); the rest shows the steady state. */
+async function startupSplit(requestsFile: string): Promise<Pick<ClientRun, 'send_p99_after_1s_ms' | 'late_first_s' | 'late_after_1s'>> {
+  const after: number[] = [];
+  let lateFirst = 0;
+  for (const line of (await readFile(requestsFile, 'utf8')).split('\n')) {
+    if (line === '') continue;
+    const record = JSON.parse(line) as RequestRecord;
+    if (record.send_error_ms === null) continue;
+    if (record.scheduled_ms < 1000) lateFirst += record.send_error_ms > 1 ? 1 : 0;
+    else after.push(record.send_error_ms);
+  }
+  after.sort((a, b) => a - b);
+  return {
+    send_p99_after_1s_ms: after.length > 0 ? percentileSorted(after, 99) : null,
+    late_first_s: lateFirst,
+    late_after_1s: after.filter((e) => e > 1).length,
+  };
+}
+
 function sustained(run: ClientRun): boolean {
   return run.failed === 0 && run.send_p99_ms !== null && run.send_p99_ms <= 1 && run.achieved !== null && run.achieved >= 0.97 * run.rate;
+}
+
+function sustainedAfter1s(run: ClientRun): boolean {
+  return sustained({ ...run, send_p99_ms: run.send_p99_after_1s_ms });
 }
 
 function hasChrt(): boolean {
@@ -129,6 +161,7 @@ async function main(): Promise<void> {
     const at500: ClientRun[] = [];
     const ramp: ClientRun[] = [];
     const maxSustained: Record<string, number> = {};
+    const maxSustainedAfter1s: Record<string, number> = {};
     for (const policy of policies) {
       console.log(`# send-time error at 500 req/s (${policy})`);
       for (let i = 0; i < (quick ? 1 : 3); i++) at500.push(await measure(sim, dataset, 500, quick ? 10 : 20, dir, policy));
@@ -138,10 +171,13 @@ async function main(): Promise<void> {
         ramp.push(await measure(sim, dataset, rate, quick ? 4 : 6, dir, policy));
       }
       maxSustained[policy] = Math.max(0, ...ramp.filter((r) => r.policy === policy && sustained(r)).map((r) => r.rate));
+      maxSustainedAfter1s[policy] = Math.max(0, ...ramp.filter((r) => r.policy === policy && sustainedAfter1s(r)).map((r) => r.rate));
     }
     results.at_500 = at500;
     results.ramp = ramp;
     results.max_sustained_rate = maxSustained;
+    // Secondary figure, the start-up excluded; the goal is judged on max_sustained_rate.
+    results.max_sustained_rate_after_1s = maxSustainedAfter1s;
     // The client's throughput ceiling regardless of send precision, for the reference comparison.
     results.max_achieved_rate = Math.max(0, ...ramp.filter((r) => r.failed === 0).map((r) => r.achieved ?? 0));
 
