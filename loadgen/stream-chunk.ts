@@ -36,14 +36,7 @@ const COMMON_CHUNK = new RegExp(
   `^\\{(?:${MEMBER},)*"choices":\\[\\{(?:${MEMBER},)*"delta":\\{(?:"role":"assistant",)?"content":"(${STRING_BODY})"\\}(?:,${MEMBER})*\\}\\](?:,${MEMBER})*\\}$`,
 );
 
-/** Reads a chunk's data; throws SyntaxError (as JSON.parse does) when it is not JSON. */
-export function readChunk(data: string): ChunkFields {
-  const content = commonChunkContent(data);
-  if (content !== null) return { content, usage: null, error: undefined };
-  return slowChunk(data);
-}
-
-/** The full parse: the reference the fast path must agree with. */
+/** The full parse (throws SyntaxError on text that is not JSON): the reference the fast path must agree with. */
 export function slowChunk(data: string): ChunkFields {
   const event = JSON.parse(data) as StreamChunk;
   if (event === null || typeof event !== 'object') return { content: null, usage: null, error: undefined };
