@@ -109,9 +109,10 @@ export async function runLoadgen(options: LoadgenOptions): Promise<LoadgenRun> {
   const rootUrl = new URL(root);
   const pool = new ConnectionPool(rootUrl.origin);
   const scheduledMs = scheduleTimes(trace.turns, options.arrival, options.requestRate, options.seed);
-  await pool.open(warmConnections(scheduledMs), `${rootUrl.pathname.replace(/\/$/, '')}/v1/models`);
+  const basePath = rootUrl.pathname.replace(/\/$/, '');
+  await pool.open(warmConnections(scheduledMs), `${basePath}/v1/models`);
   const replay = new Replay({
-    target: { pool, path: `${rootUrl.pathname.replace(/\/$/, '')}/v1/chat/completions` },
+    target: { pool, path: `${basePath}/v1/chat/completions` },
     model: options.model,
     turns: trace.turns,
     scheduledMs,
