@@ -1,21 +1,14 @@
 // The simulator process for the load-generator benchmark, with a CPU meter read from /proc.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
+import { processCpuSeconds } from './process-cpu.ts';
 
 export interface BenchSim {
   baseUrl: string;
   /** Starts a measurement; the returned function gives the simulator's CPU use since, in % of a core. */
   cpuMeter(): () => number;
   stop(): Promise<void>;
-}
-
-function cpuSeconds(pid: number): number {
-  // Fields 14 and 15 of /proc/PID/stat: user and system time in clock ticks (100 per second).
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 export async function startBenchSim(entry: string, model: string, args: string[]): Promise<BenchSim> {
@@ -37,9 +30,9 @@ export async function startBenchSim(entry: string, model: string, args: string[]
   return {
     baseUrl: `http://127.0.0.1:${port}`,
     cpuMeter() {
-      const cpu0 = cpuSeconds(child.pid!);
+      const cpu0 = processCpuSeconds(child.pid!);
       const t0 = performance.now();
-      return () => ((cpuSeconds(child.pid!) - cpu0) / ((performance.now() - t0) / 1000)) * 100;
+      return () => ((processCpuSeconds(child.pid!) - cpu0) / ((performance.now() - t0) / 1000)) * 100;
     },
     async stop() {
       if (child.exitCode !== null) return;

@@ -30,6 +30,7 @@ import type { SweepResult } from '../workflows/sweep.ts';
 import { freePort, freePortRange } from '../test/support/ports.ts';
 import { startWorker } from '../test/support/processes.ts';
 import { writeSweepFile } from '../test/support/sweeps.ts';
+import { processCpuSeconds } from './process-cpu.ts';
 
 const program = new Command('bench/orchestration.ts')
   .option('--instant <n>', 'experiments of the throughput run', '300')
@@ -66,12 +67,6 @@ function instantHostActivities(real: HostActivities, hostId: string): HostActivi
     collectResults: async () => ({ benchmark_results: { completed: 1 }, cache_statistics: {} }),
     teardownServer: async () => ({ ended: 'already-gone', duration_ms: 0, port_free: true, stopped_at: now() }),
   };
-}
-
-/** CPU seconds (user + system) a process has used so far, from /proc (clock ticks of 10 ms). */
-function processCpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** History length of every run of a workflow id (visibility has it for closed runs; describe for the open one). */
