@@ -22,6 +22,20 @@ function outcomePath(resultsDir: string, experimentId: string): string {
   return join(resultsDir, experimentId, 'outcome.json');
 }
 
+/**
+ * The status name of a workflow id's latest run (RUNNING, COMPLETED, TERMINATED, ...), NOT_FOUND
+ * when the server knows no such workflow, undefined when it did not answer.
+ */
+async function workflowStatusOf(workflowId: string): Promise<string | undefined> {
+  return Context.current()
+    .client.workflow.getHandle(workflowId)
+    .describe()
+    .then(
+      (description) => description.status.name,
+      (error: Error) => (error.name === 'WorkflowNotFoundError' ? 'NOT_FOUND' : undefined),
+    );
+}
+
 export function createControlActivities(deps: ControlDeps) {
   const readOutcome = (resultsDir: string, id: string) => readJsonIfExists<ExperimentOutcome>(outcomePath(resultsDir, id));
 
@@ -98,25 +112,23 @@ export function createControlActivities(deps: ControlDeps) {
      * (`cancelled`) for one terminated (cancelled) before it could record anything.
      */
     async closedExperiments(input: { sweep_id: string; results_dir: string; experiment_ids: string[] }): Promise<Array<{ experiment_id: string; status: ExperimentStatus; workflow_status: string }>> {
-      const client = Context.current().client;
       const closed: Array<{ experiment_id: string; status: ExperimentStatus; workflow_status: string }> = [];
       for (const id of input.experiment_ids) {
-        const description = await client.workflow.getHandle(experimentWorkflowId(input.sweep_id, id)).describe().catch(() => undefined);
-        if (!description || description.status.name === 'RUNNING') continue;
+        const workflowStatus = await workflowStatusOf(experimentWorkflowId(input.sweep_id, id));
+        if (workflowStatus === undefined || workflowStatus === 'NOT_FOUND' || workflowStatus === 'RUNNING') continue;
         const recorded = (await readOutcome(input.results_dir, id))?.status;
-        closed.push({ experiment_id: id, status: recorded ?? (description.status.name === 'CANCELLED' ? 'cancelled' : 'failed'), workflow_status: description.status.name });
+        closed.push({ experiment_id: id, status: recorded ?? (workflowStatus === 'CANCELLED' ? 'cancelled' : 'failed'), workflow_status: workflowStatus });
       }
       return closed;
     },
 
     /** Of these workflow ids, those with no running execution (closed, or unknown). */
     async closedWorkflows(input: { workflow_ids: string[] }): Promise<string[]> {
-      const client = Context.current().client;
       const closed: string[] = [];
       for (const id of input.workflow_ids) {
-        const description = await client.workflow.getHandle(id).describe().catch((error: Error) => (error.name === 'WorkflowNotFoundError' ? undefined : 'unknown'));
-        if (description === 'unknown') continue; // the server did not answer: ask again next time
-        if (!description || description.status.name !== 'RUNNING') closed.push(id);
+        const workflowStatus = await workflowStatusOf(id);
+        if (workflowStatus === undefined) continue; // the server did not answer: ask again next time
+        if (workflowStatus !== 'RUNNING') closed.push(id);
       }
       return closed;
     },
