@@ -9,6 +9,7 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import { resolveGpus } from '../workers/gpus.ts';
 import { startHostWorker, type RunningWorker } from '../workers/host-worker.ts';
 import { defaultDbFile, startDevServer, type DevServer } from './dev-server.ts';
+import { UserError } from '../domain/errors.ts';
 import { dataDir } from './paths.ts';
 import { isListening, splitAddress, temporalNamespace } from './temporal.ts';
 
@@ -35,7 +36,20 @@ export function localHostId(): string {
   return process.env.KVSWEEP_LOCAL_HOST_ID ?? `local-${hostname()}`.replace(/[^A-Za-z0-9._-]/g, '-');
 }
 
+/** Servers of the local worker take ports from here up (vLLM's default port, unless KVSWEEP_PORT_BASE). */
+const LOCAL_PORT_COUNT = 1000;
+export function localPortBase(env: NodeJS.ProcessEnv = process.env): number {
+  const value = env.KVSWEEP_PORT_BASE;
+  if (value === undefined || value === '') return 8000;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1024 || port + LOCAL_PORT_COUNT > 65536) {
+    throw new UserError(`KVSWEEP_PORT_BASE=${value}: expected a whole number from 1024 to ${65536 - LOCAL_PORT_COUNT} (the local worker uses ${LOCAL_PORT_COUNT} ports from it)`);
+  }
+  return port;
+}
+
 export async function startLocalStack(options: { address: string; gpus: string | null; startServer: boolean; heartbeatTimeoutS?: number }): Promise<LocalStack> {
+  const portBase = options.gpus === null ? 0 : localPortBase();
   let server: DevServer | null = null;
   if (options.startServer && !(await isListening(options.address))) {
     server = await startDevServer({
@@ -63,8 +77,8 @@ export async function startLocalStack(options: { address: string; gpus: string |
       gpuIds: gpus.ids,
       gpuClass: gpus.className ?? 'simulated',
       control: true,
-      portBase: 8000,
-      portCount: 1000,
+      portBase,
+      portCount: LOCAL_PORT_COUNT,
       heartbeatTimeoutS: options.heartbeatTimeoutS ?? 15,
       teardownGraceMs: 10_000,
       cwd: process.cwd(),

@@ -14,8 +14,17 @@ export interface TestProcess {
   kill: (signal?: NodeJS.Signals) => Promise<void>;
 }
 
+/**
+ * Local workers (`run --gpus`, the demo) of tests running at once would all take ports from 8000
+ * and race for them between the free-port check and the server's bind: each command gets a
+ * port range of its own unless the test sets one.
+ */
+function portBaseForTest(): string {
+  return String(10_000 + 50 * Math.floor(Math.random() * 400));
+}
+
 export function startKvsweep(args: string[], env: Record<string, string>, cwd?: string): TestProcess {
-  const child = spawn(process.execPath, [KVSWEEP_BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], ...(cwd ? { cwd } : {}) });
+  const child = spawn(process.execPath, [KVSWEEP_BIN, ...args], { env: { ...process.env, KVSWEEP_PORT_BASE: portBaseForTest(), ...env }, stdio: ['ignore', 'pipe', 'pipe'], ...(cwd ? { cwd } : {}) });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
