@@ -23,6 +23,11 @@ export function experimentWorkflowId(sweepId: string, experimentId: string): str
   return `${sweepId}/${experimentId}`;
 }
 
+/** The lease request of one attempt of an experiment: a repeated request is the same request. */
+export function leaseRequestId(experimentWorkflowId: string, attempt: number): string {
+  return `${experimentWorkflowId}#${attempt}`;
+}
+
 export const WorkflowTypes = {
   sweep: 'SweepWorkflow',
   experiment: 'ExperimentWorkflow',
@@ -33,6 +38,7 @@ export const Signals = {
   registerHost: 'registerHost',
   unregisterHost: 'unregisterHost',
   requestLease: 'requestLease',
+  requestLeases: 'requestLeases',
   releaseLease: 'releaseLease',
   leaseGranted: 'leaseGranted',
   leaseRevoked: 'leaseRevoked',

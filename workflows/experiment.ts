@@ -19,7 +19,7 @@ import {
 import type { createControlActivities } from '../activities/control.ts';
 import type { createHostActivities, ServerHandle } from '../activities/host.ts';
 import type { ExperimentSpec } from '../domain/experiment.ts';
-import { GPU_POOL_WORKFLOW_ID, Queries, SearchAttributes } from '../domain/names.ts';
+import { GPU_POOL_WORKFLOW_ID, Queries, SearchAttributes, leaseRequestId } from '../domain/names.ts';
 import { configurationOf, type AttemptRecord, type ExperimentOutcome, type ExperimentStatus } from '../domain/outcome.ts';
 import type { Lease } from '../domain/placement.ts';
 import { leaseGrantedSignal, leaseRevokedSignal, releaseLeaseSignal, requestLeaseSignal } from './gpu-pool.ts';
@@ -32,6 +32,9 @@ export interface ExperimentInput {
   parent_workflow_id?: string;
   /** Whether kvsweep's search attributes are registered on the namespace. */
   use_search_attributes?: boolean;
+  /** The parent already asked the pool for this experiment's first lease (in one signal for many
+   * experiments, which saves each a signal and the workflow task that follows it). */
+  first_lease_requested?: boolean;
 }
 
 export interface ExperimentFinished {
@@ -178,7 +181,7 @@ export async function ExperimentWorkflow(input: ExperimentInput): Promise<Experi
     getExternalWorkflowHandle(GPU_POOL_WORKFLOW_ID).signal(releaseLeaseSignal, { request_id: requestId }).catch(() => undefined);
 
   for (let attempt = 1; attempt <= spec.max_attempts && !results && !cancelled; attempt++) {
-    const requestId = `${workflowId}#${attempt}`;
+    const requestId = leaseRequestId(workflowId, attempt);
     const attemptStarted = new Date(Date.now()).toISOString();
     let server: ServerHandle | undefined;
     let readyAfterMs: number | null = null;
@@ -186,8 +189,9 @@ export async function ExperimentWorkflow(input: ExperimentInput): Promise<Experi
     let record: Pick<AttemptRecord, 'result' | 'error' | 'log_tail'> = { result: 'succeeded', error: null, log_tail: [] };
     try {
       setPhase(`attempt ${attempt}/${spec.max_attempts}: waiting for ${spec.gpu_count} GPU(s) of class ${spec.gpu_class}`);
-      await requestLease(requestId);
-      // Ask again now and then: a pool that was reset would otherwise never hear of us.
+      if (attempt > 1 || !input.first_lease_requested) await requestLease(requestId);
+      // Ask again now and then: a pool that was reset (or a parent's request that was lost)
+      // would otherwise leave us waiting forever.
       while (!(await condition(() => granted.has(requestId), '5 minutes'))) await requestLease(requestId);
       const lease = granted.get(requestId)!;
       currentLease = lease;

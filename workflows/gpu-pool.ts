@@ -34,6 +34,8 @@ import {
 export const registerHostSignal = defineSignal<[HostRegistration]>(Signals.registerHost);
 export const unregisterHostSignal = defineSignal<[{ host_id: string; incarnation: string }]>(Signals.unregisterHost);
 export const requestLeaseSignal = defineSignal<[Omit<LeaseRequest, 'enqueued_ms'>]>(Signals.requestLease);
+/** Sent by a sweep for the first attempts of the experiments it just started: one signal, not one each. */
+export const requestLeasesSignal = defineSignal<[Array<Omit<LeaseRequest, 'enqueued_ms'>>]>(Signals.requestLeases);
 export const releaseLeaseSignal = defineSignal<[{ request_id: string }]>(Signals.releaseLease);
 /** Sent by the pool to an experiment. */
 export const leaseGrantedSignal = defineSignal<[Lease]>(Signals.leaseGranted);
@@ -145,14 +147,16 @@ export async function GpuPoolWorkflow(input: { state?: PoolState } = {}): Promis
     revokeAll(removeHost(state, host_id, incarnation, 'offline', Date.now()), `host ${host_id} went offline`);
     dirty = true;
   });
-  setHandler(requestLeaseSignal, (request) => {
+  const onRequest = (request: Omit<LeaseRequest, 'enqueued_ms'>) => {
     enqueue(state, { ...request, enqueued_ms: Date.now() });
     // A repeated request whose lease exists is answered again: the first answer may be lost
     // if the holder's previous run ended.
     const lease = Object.values(state.leases).find((l) => l.request_id === request.request_id);
     if (lease) outbox.push(() => notify(lease.holder, () => getExternalWorkflowHandle(lease.holder).signal(leaseGrantedSignal, lease)));
     dirty = true;
-  });
+  };
+  setHandler(requestLeaseSignal, onRequest);
+  setHandler(requestLeasesSignal, (requests) => requests.forEach(onRequest));
   setHandler(releaseLeaseSignal, ({ request_id }) => {
     release(state, request_id);
     dirty = true;

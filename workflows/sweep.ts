@@ -21,9 +21,11 @@ import type { createControlActivities } from '../activities/control.ts';
 import { expandSweep } from '../domain/config/expand.ts';
 import type { ResolvedSweep } from '../domain/config/resolved.ts';
 import type { ExperimentSpec } from '../domain/experiment.ts';
-import { CONTROL_TASK_QUEUE, Queries, SearchAttributes, experimentWorkflowId } from '../domain/names.ts';
+import { CONTROL_TASK_QUEUE, GPU_POOL_WORKFLOW_ID, Queries, SearchAttributes, experimentWorkflowId, leaseRequestId } from '../domain/names.ts';
+import type { LeaseRequest } from '../domain/placement.ts';
 import { configurationOf, type ExperimentOutcome, type ExperimentStatus, type SweepCounts } from '../domain/outcome.ts';
 import { ExperimentWorkflow, experimentFinishedSignal } from './experiment.ts';
+import { requestLeasesSignal } from './gpu-pool.ts';
 
 /** How a sweep is given: a YAML path on the workers' file system, a config object, or resolved. */
 export interface SweepInput {
@@ -185,19 +187,33 @@ export async function SweepWorkflow(input: SweepInput): Promise<SweepResult> {
   phase = 'running';
   const maxParallel = input.max_parallel ?? DEFAULT_MAX_PARALLEL;
 
+  // First-attempt lease requests of the children started in this batch, sent to the pool in one
+  // signal once they exist (a grant to a child not yet started would be lost).
+  const leaseRequests: Array<Omit<LeaseRequest, 'enqueued_ms'>> = [];
+  const requestLeases = async () => {
+    const requests = leaseRequests.splice(0);
+    if (requests.length === 0) return;
+    const pool = getExternalWorkflowHandle(GPU_POOL_WORKFLOW_ID);
+    await pool.signal(requestLeasesSignal, requests).catch(async () => {
+      await control.ensureGpuPool();
+      await pool.signal(requestLeasesSignal, requests);
+    });
+  };
   const startExperiment = async (spec: ExperimentSpec) => {
     running.add(spec.id);
     try {
       const child = await startChild(ExperimentWorkflow, {
         workflowId: experimentWorkflowId(sweepId, spec.id),
         taskQueue: CONTROL_TASK_QUEUE,
-        args: [{ spec, sweep_id: sweepId, results_dir: resultsDir, parent_workflow_id: sweepId, use_search_attributes: useSearchAttributes }],
+        args: [{ spec, sweep_id: sweepId, results_dir: resultsDir, parent_workflow_id: sweepId, use_search_attributes: useSearchAttributes, first_lease_requested: true }],
         parentClosePolicy: ParentClosePolicy.ABANDON,
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
         staticSummary: `${spec.model} · ${spec.dataset.name} · ${spec.cache_size_gb} GB · rate ${spec.request_rate} · ${spec.eviction_strategy}`,
         ...(useSearchAttributes ? { searchAttributes: searchAttributesOf(spec, sweepId, resolved.tag) } : {}),
       });
       unwatched.delete(spec.id);
+      const holder = experimentWorkflowId(sweepId, spec.id);
+      leaseRequests.push({ request_id: leaseRequestId(holder, 1), holder, gpu_count: spec.gpu_count, gpu_class: spec.gpu_class });
       // A child that ends without reporting (terminated by hand, or failed in its own code)
       // must not leave the sweep waiting for it forever.
       child.result().then(
@@ -253,6 +269,7 @@ export async function SweepWorkflow(input: SweepInput): Promise<SweepResult> {
       if (startable.length > 0 && running.size < maxParallel) {
         // Start a window's worth at once: each start is a round trip to the server.
         await Promise.all(startable.slice(0, maxParallel - running.size).map(startExperiment));
+        await requestLeases();
         continue;
       }
       if (startable.length === 0 && running.size === 0) break;

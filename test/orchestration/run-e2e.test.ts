@@ -38,7 +38,8 @@ describe('kvsweep run --gpus', () => {
   it('runs every experiment, writes the results in the old shape, and leaves no process behind', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kvsweep-run-'));
     const yaml = writeSweepFile({ tag: 'e2e', dir, cacheSizes: [0.001, 0.05], strategies: ['lru', 'conversation_aware'] });
-    const { code, output } = await runKvsweep(['run', '--yaml', yaml, '--gpus', '2', '--sweep-id', `e2e-${Date.now()}`], env());
+    const sweepId = `e2e-${Date.now()}`;
+    const { code, output } = await runKvsweep(['run', '--yaml', yaml, '--gpus', '2', '--sweep-id', sweepId], env());
     expect(code, output).toBe(0);
     expect(output).toMatch(/Total experiments:\s+4/);
     expect(output).toMatch(/Successful:\s+4/);
@@ -71,6 +72,14 @@ describe('kvsweep run --gpus', () => {
       expect(rate(0.05)).toBeGreaterThanOrEqual(rate(0.001));
     }
     expect(markedProcesses(localHost)).toEqual([]);
+    // First leases are asked for by the sweep, in one signal per batch of children it starts;
+    // the experiments do not ask again (a signal and a workflow task each, saved).
+    const signalsSent = async (workflowId: string) =>
+      (await temporal.client.workflow.getHandle(workflowId).fetchHistory()).events!
+        .map((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes?.signalName)
+        .filter((name): name is string => Boolean(name));
+    expect((await signalsSent(sweepId)).filter((name) => name === 'requestLeases')).toHaveLength(1);
+    for (const entry of summary) expect(await signalsSent(`${sweepId}/${entry.experiment_id}`)).not.toContain('requestLease');
   });
 
   it('rejects a bad config before anything starts: no workflow, exit 2, the file and the YAML path named', async () => {
