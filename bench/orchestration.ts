@@ -30,7 +30,7 @@ import type { SweepResult } from '../workflows/sweep.ts';
 import { freePort, freePortRange } from '../test/support/ports.ts';
 import { startWorker } from '../test/support/processes.ts';
 import { writeSweepFile } from '../test/support/sweeps.ts';
-import { processCpuSeconds } from './process-cpu.ts';
+import { processCpuSeconds, processPeakRssMb } from './process-cpu.ts';
 
 const program = new Command('bench/orchestration.ts')
   .option('--instant <n>', 'experiments of the throughput run', '300')
@@ -134,6 +134,7 @@ async function instantRuns(): Promise<Record<string, unknown>> {
         experiments_per_second: Math.round((n / seconds) * 10) / 10,
         // Worker = this process (workflows, activities, the client); server = the dev server.
         cpu_ms_per_experiment: { worker: Math.round(workerCpuMs * 10) / 10, server: Math.round(serverCpuMs * 10) / 10 },
+        server_peak_rss_mb: processPeakRssMb(server.process.pid!),
         load_average_1m: Math.round(loadavg()[0]! * 10) / 10,
         sweep_runs: sweepRuns.length,
         sweep_max_history_events: Math.max(...sweepRuns),
