@@ -2,7 +2,7 @@
 // and recording a finished request, which extends the history only with what really happened.
 import type { ChatOutcome } from './http-chat.ts';
 import type { PromptBuilder } from './prompt.ts';
-import type { RequestRecord } from './result-schema.ts';
+import type { RequestLog } from './request-log.ts';
 import type { TraceTurn } from './trace-parse.ts';
 
 export interface Message {
@@ -57,52 +57,19 @@ export function prepareTurn(turn: TraceTurn, conversation: Conversation, shape: 
   return { body, message, queryTokens, expectedPromptTokens };
 }
 
-/** A record for every turn, `not_started` until it is sent. */
-export function emptyRecord(turn: TraceTurn, scheduledMs: number, mockDecoding: boolean): RequestRecord {
-  return {
-    index: turn.index,
-    conversation: turn.conversationId,
-    turn: turn.turn,
-    status: 'not_started',
-    scheduled_ms: scheduledMs,
-    due_ms: null,
-    sent_ms: null,
-    send_error_ms: null,
-    ttft_ms: null,
-    itl_ms: [],
-    e2el_ms: null,
-    prompt_tokens: null,
-    expected_prompt_tokens: null,
-    cached_tokens: null,
-    output_tokens: null,
-    requested_output_tokens: mockDecoding ? 1 : turn.replyTokens,
-    http_status: null,
-    error: null,
-  };
-}
-
 /**
- * Fills the record of a finished request (times relative to `startAt`) and, when it succeeded,
- * appends the exchange to the history: the reply actually received, nothing invented for a failure.
+ * Records a finished request (times relative to `startAt`) and, when it succeeded, appends the
+ * exchange to the history: the reply actually received, nothing invented for a failure.
  */
-export function recordOutcome(record: RequestRecord, prepared: PreparedTurn, outcome: ChatOutcome, conversation: Conversation, startAt: number): void {
-  record.sent_ms = outcome.sentAt - startAt;
-  record.send_error_ms = record.sent_ms - record.due_ms!;
-  record.http_status = outcome.httpStatus;
-  record.prompt_tokens = outcome.promptTokens;
-  record.cached_tokens = outcome.cachedTokens;
+export function recordOutcome(log: RequestLog, index: number, prepared: PreparedTurn, outcome: ChatOutcome, conversation: Conversation, startAt: number): void {
+  log.setSent(index, outcome.sentAt - startAt);
+  log.setResponse(index, outcome.httpStatus, outcome.promptTokens, outcome.cachedTokens);
   const times = outcome.chunkTimes;
-  if (times.length > 0) {
-    record.ttft_ms = times[0]! - outcome.sentAt;
-    const itl = new Array<number>(times.length - 1);
-    for (let i = 1; i < times.length; i++) itl[i - 1] = times[i]! - times[i - 1]!;
-    record.itl_ms = itl;
-  }
+  log.setChunkTimes(index, outcome.sentAt, times);
   if (outcome.ok) {
-    record.status = 'ok';
-    record.e2el_ms = outcome.endAt - outcome.sentAt;
-    record.output_tokens = outcome.completionTokens ?? times.length;
-    conversation.contentTokens += prepared.queryTokens + record.output_tokens;
+    const outputTokens = outcome.completionTokens ?? times.length;
+    log.setEnd(index, 'ok', outcome.endAt - outcome.sentAt, outputTokens, null);
+    conversation.contentTokens += prepared.queryTokens + outputTokens;
     // The history is kept only while a later turn will send it: at thousands of requests per
     // second, the texts of finished conversations were most of what each young-generation GC
     // had to copy (and its pause grows with that).
@@ -110,8 +77,6 @@ export function recordOutcome(record: RequestRecord, prepared: PreparedTurn, out
       conversation.messages.push(prepared.message, { role: 'assistant', content: outcome.content });
     }
   } else {
-    record.status = outcome.aborted ? 'aborted' : 'failed';
-    record.error = outcome.error;
-    record.output_tokens = times.length > 0 ? (outcome.completionTokens ?? times.length) : null;
+    log.setEnd(index, outcome.aborted ? 'aborted' : 'failed', null, times.length > 0 ? (outcome.completionTokens ?? times.length) : null, outcome.error);
   }
 }

@@ -11,7 +11,8 @@ import { streamChat, type ChatOutcome, type ChatTarget, type InFlight } from './
 import type { PromptBuilder } from './prompt.ts';
 import type { TraceTurn } from './trace-parse.ts';
 import type { RequestRecord } from './result-schema.ts';
-import { emptyRecord, prepareTurn, recordOutcome, type Conversation, type PreparedTurn } from './conversation.ts';
+import { RequestLog } from './request-log.ts';
+import { prepareTurn, recordOutcome, type Conversation, type PreparedTurn } from './conversation.ts';
 
 /** The last stretch before a deadline is covered by setImmediate; timers are this late at worst. */
 export const SPIN_WINDOW_MS = 2;
@@ -58,7 +59,7 @@ export interface ReplayOutcome {
 }
 
 export class Replay {
-  private readonly records: RequestRecord[];
+  private readonly log: RequestLog;
   private readonly conversations = new Map<string, Conversation>();
   private readonly conversationOf: Conversation[];
   private readonly prepared = new Map<number, PreparedTurn>();
@@ -87,7 +88,7 @@ export class Replay {
   constructor(private readonly options: ReplayOptions) {
     options.target.afterRead = this.sendDue;
     const { turns, scheduledMs } = options;
-    this.records = turns.map((turn) => emptyRecord(turn, scheduledMs[turn.index]!, options.mockDecoding));
+    this.log = new RequestLog(turns, scheduledMs, options.mockDecoding);
     this.conversationOf = new Array<Conversation>(turns.length);
     for (const turn of turns) {
       let conversation = this.conversations.get(turn.conversationId);
@@ -129,17 +130,19 @@ export class Replay {
       sent: this.sent,
       completed: this.completed,
       failed: this.failed,
-      total: this.records.length,
+      total: this.log.size,
     };
   }
 
   private outcome(): ReplayOutcome {
+    // The end is taken before the records are built from the log: that is not part of the run.
+    const endAt = performance.now();
     return {
-      records: this.records,
+      records: this.log.records(),
       startAt: this.startAt,
       firstSendAt: this.firstSendAt,
       lastSendAt: this.lastSendAt,
-      endAt: performance.now(),
+      endAt,
       timeLimitReached: this.timeLimitReached,
       interrupted: this.interrupted,
       maxConcurrent: this.maxConcurrent,
@@ -148,7 +151,7 @@ export class Replay {
 
   /** Puts a turn on the schedule at `dueMs` (relative to the start). */
   private enqueue(index: number, dueMs: number): void {
-    this.records[index]!.due_ms = dueMs;
+    this.log.setDue(index, dueMs);
     this.heap.push(dueMs, index);
     if (this.immediate === null && dueMs < this.timerDeadline) {
       if (this.timer !== null) clearTimeout(this.timer);
@@ -219,11 +222,10 @@ export class Replay {
     // The time limit is exact: a turn due at or after it is not sent, even if the limit's timer
     // has not fired yet (Node's timers can be a millisecond late).
     if (this.limitAt !== null && now >= this.limitAt) {
-      this.records[index]!.due_ms = null;
+      this.log.setDue(index, null);
       this.stop();
       return;
     }
-    const record = this.records[index]!;
     this.sent++;
     if (this.firstSendAt === null) {
       this.firstSendAt = now;
@@ -232,7 +234,7 @@ export class Replay {
         this.limitTimer = setTimeout(this.stop, this.options.timeLimitMs);
       }
     }
-    record.expected_prompt_tokens = prepared.expectedPromptTokens;
+    this.log.setExpectedPromptTokens(index, prepared.expectedPromptTokens);
     const p = prepared;
     const inFlight = streamChat(this.options.target, p.body, now, (outcome) => this.finish(index, p, outcome));
     this.lastSendAt = performance.now();
@@ -244,7 +246,7 @@ export class Replay {
     this.inFlight.delete(index);
     const start = this.startAt;
     const conversation = this.conversationOf[index]!;
-    recordOutcome(this.records[index]!, prepared, outcome, conversation, start);
+    recordOutcome(this.log, index, prepared, outcome, conversation, start);
     if (outcome.ok) this.completed++;
     else if (!outcome.aborted) this.failed++;
     conversation.next++;
@@ -254,7 +256,7 @@ export class Replay {
       const dueMs = Math.max(this.options.scheduledMs[nextIndex]!, nowMs);
       if (dueMs <= nowMs) {
         // The conversation was the bottleneck: the next turn is due now, sent at once.
-        this.records[nextIndex]!.due_ms = dueMs;
+        this.log.setDue(nextIndex, dueMs);
         this.send(nextIndex);
       } else {
         this.enqueue(nextIndex, dueMs);
@@ -285,7 +287,7 @@ export class Replay {
     if (this.immediate !== null) clearImmediate(this.immediate);
     this.timer = null;
     this.immediate = null;
-    for (const index of this.heap.drain()) this.records[index]!.due_ms = null;
+    for (const index of this.heap.drain()) this.log.setDue(index, null);
     this.prepared.clear();
     const abortAll = (): void => {
       for (const request of [...this.inFlight.values()]) request.abort(abortReason);
@@ -297,7 +299,7 @@ export class Replay {
 
   private checkDone(): void {
     if (this.inFlight.size > 0) return;
-    const allSent = this.sent === this.records.length;
+    const allSent = this.sent === this.log.size;
     if (!allSent && !this.stopped) return;
     if (this.limitTimer !== null) clearTimeout(this.limitTimer);
     if (this.graceTimer !== null) clearTimeout(this.graceTimer);

@@ -146,18 +146,19 @@ describe('PromptBuilder', () => {
 
 describe('recordOutcome', () => {
   it('extends the history with the exchange while a later turn will send it, not after the last turn', async () => {
-    const { emptyRecord, prepareTurn, recordOutcome } = await import('../../loadgen/conversation.ts');
+    const { prepareTurn, recordOutcome } = await import('../../loadgen/conversation.ts');
+    const { RequestLog } = await import('../../loadgen/request-log.ts');
     const shape = { model: 'm', prompts: new PromptBuilder(1, ASSUMED_CALIBRATION), mockDecoding: false };
     const turn = (index: number, n: number): TraceTurn => ({ index, offsetMs: 0, conversationId: 'c', turn: n, queryTokens: 3, replyTokens: 2, modelName: null, line: index + 2 });
     const conversation = { turns: [0, 1], next: 0, messages: [] as { role: 'user' | 'assistant'; content: string }[], contentTokens: 0 };
     const outcome = { ok: true, aborted: false, httpStatus: 200, error: null, sentAt: 1, chunkTimes: [2, 3], endAt: 4, content: 'a b', promptTokens: 3, cachedTokens: 0, completionTokens: 2 };
+    const log = new RequestLog([turn(0, 1), turn(1, 2)], new Float64Array(2), false);
     for (const index of [0, 1]) {
       const t = turn(index, index + 1);
       const prepared = prepareTurn(t, conversation, shape);
-      const record = emptyRecord(t, 0, false);
-      record.due_ms = 0;
-      recordOutcome(record, prepared, outcome, conversation, 0);
-      expect(record.status).toBe('ok');
+      log.setDue(index, 0);
+      recordOutcome(log, index, prepared, outcome, conversation, 0);
+      expect(log.statusOf(index)).toBe('ok');
       if (index === 0) {
         expect(conversation.messages).toEqual([prepared.message, { role: 'assistant', content: 'a b' }]);
         expect(JSON.parse(prepareTurn(turn(1, 2), { ...conversation, next: 1 }, shape).body).messages).toHaveLength(3);
