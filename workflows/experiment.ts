@@ -158,9 +158,16 @@ export async function ExperimentWorkflow(input: ExperimentInput): Promise<Experi
     return outcome;
   };
 
+  const releaseLease = (requestId: string) =>
+    getExternalWorkflowHandle(GPU_POOL_WORKFLOW_ID).signal(releaseLeaseSignal, { request_id: requestId }).catch(() => undefined);
+
   // A resumed sweep or a repeated start must never rerun an experiment that already succeeded.
   const earlier = await outcomes.readExperimentOutcome({ results_dir, experiment_id: spec.id });
-  if (earlier?.status === 'succeeded') return finish('succeeded', earlier);
+  if (earlier?.status === 'succeeded') {
+    // Withdraw the lease the parent asked for, or its GPUs would stay booked for nobody.
+    if (input.first_lease_requested) await releaseLease(leaseRequestId(workflowId, 1));
+    return finish('succeeded', earlier);
+  }
 
   // Execution time counts from the first lease: waiting for GPUs is queueing, not execution.
   let firstLeaseMs: number | undefined;
@@ -177,9 +184,6 @@ export async function ExperimentWorkflow(input: ExperimentInput): Promise<Experi
       await pool.signal(requestLeaseSignal, request);
     });
   };
-  const releaseLease = (requestId: string) =>
-    getExternalWorkflowHandle(GPU_POOL_WORKFLOW_ID).signal(releaseLeaseSignal, { request_id: requestId }).catch(() => undefined);
-
   for (let attempt = 1; attempt <= spec.max_attempts && !results && !cancelled; attempt++) {
     const requestId = leaseRequestId(workflowId, attempt);
     const attemptStarted = new Date(Date.now()).toISOString();

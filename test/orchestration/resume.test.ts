@@ -1,18 +1,19 @@
 // Resume: `kvsweep resume ID` and `run` with the same sweep id rerun the failed and unfinished
 // experiments and never one that succeeded; also against a Temporal server that has never heard
 // of the sweep (retention removed it): the results folder is the record.
-import { copyFileSync, mkdtempSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expandSweep } from '../../domain/config/expand.ts';
 import { planSweep } from '../../domain/config/load.ts';
-import { CONTROL_TASK_QUEUE, WorkflowTypes } from '../../domain/names.ts';
+import { CONTROL_TASK_QUEUE, GPU_POOL_WORKFLOW_ID, Queries, Signals, WorkflowTypes, leaseRequestId } from '../../domain/names.ts';
 import type { ExperimentOutcome } from '../../domain/outcome.ts';
 import { FAST_SIM_ARGS, SMALL_TRACE, writeSweepFile } from '../support/sweeps.ts';
 import { markedKeys, markedProcesses, runKvsweep, startWorker } from '../support/processes.ts';
 import { freePortRange } from '../support/ports.ts';
 import type { SweepResult } from '../../workflows/sweep.ts';
+import type { PoolSnapshot } from '../../workflows/gpu-pool.ts';
 import { useTemporal, type TestTemporal } from '../support/temporal.ts';
 
 let temporal: TestTemporal;
@@ -116,6 +117,41 @@ describe('children that end without reporting', { timeout: 300_000 }, () => {
       // The record says what happened, so a resume would run it again.
       expect(outcomeOf(resultsDir, holder)).toMatchObject({ status: 'failed', error: expect.stringContaining('ended without reporting (TERMINATED)') });
       expect(markedKeys(hostId).filter((key) => key.includes(`/${holder}#`))).toEqual([]);
+    } finally {
+      await worker.kill('SIGTERM');
+    }
+  });
+});
+
+describe('an experiment that finds its success on disk', { timeout: 120_000 }, () => {
+  it('does not run again, and withdraws the first lease its sweep asked the pool for', async () => {
+    const hostId = `done-${process.pid}`;
+    // No host has the experiment's class: the sweep's request for it stays waiting in the pool.
+    const worker = await startWorker({ address: temporal.address, hostId, gpus: 1, gpuClass: `other-${process.pid}`, portBase: await freePortRange(200) });
+    try {
+      const dir = mkdtempSync(join(tmpdir(), 'kvsweep-done-'));
+      const { resolved } = await planSweep(writeSweepFile({ tag: 'done', dir, gpuClass: `nobody-${process.pid}`, cacheSizes: [0.001] }));
+      const spec = expandSweep(resolved)[0]!;
+      const resultsDir = join(dir, 'results');
+      mkdirSync(join(resultsDir, spec.id), { recursive: true });
+      writeFileSync(join(resultsDir, spec.id, 'outcome.json'), JSON.stringify({ experiment_id: spec.id, status: 'succeeded', execution_time_seconds: 1 }));
+      const workflowId = `done-${Date.now()}/${spec.id}`;
+      const requestId = leaseRequestId(workflowId, 1);
+      const waiting = async () => (await temporal.client.workflow.getHandle(GPU_POOL_WORKFLOW_ID).query<PoolSnapshot>(Queries.pool)).waiting.map((r) => r.request_id);
+      // What the sweep does when it starts a child: ask for its first lease.
+      await temporal.client.workflow.signalWithStart(WorkflowTypes.gpuPool, {
+        workflowId: GPU_POOL_WORKFLOW_ID, taskQueue: CONTROL_TASK_QUEUE, args: [{}], signal: Signals.requestLeases,
+        signalArgs: [[{ request_id: requestId, holder: workflowId, gpu_count: 1, gpu_class: spec.gpu_class }]],
+      });
+      for (let i = 0; i < 100 && !(await waiting()).includes(requestId); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(await waiting()).toContain(requestId);
+      const outcome = (await temporal.client.workflow.execute(WorkflowTypes.experiment, {
+        workflowId, taskQueue: CONTROL_TASK_QUEUE, args: [{ spec, sweep_id: 'done', results_dir: resultsDir, first_lease_requested: true }],
+      })) as ExperimentOutcome;
+      expect(outcome).toMatchObject({ status: 'succeeded', execution_time_seconds: 1 });
+      for (let i = 0; i < 100 && (await waiting()).includes(requestId); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(await waiting()).not.toContain(requestId);
+      expect(markedKeys(hostId)).toEqual([]);
     } finally {
       await worker.kill('SIGTERM');
     }
