@@ -10,6 +10,7 @@ import {
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  sleep,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createControlActivities } from '../activities/control.ts';
@@ -114,7 +115,6 @@ export async function GpuPoolWorkflow(input: { state?: PoolState } = {}): Promis
 
   // A holder terminated by hand never releases its lease: find such leases, free their GPUs, and
   // have their hosts stop what still runs for them (process keys start with the request id).
-  let lastHolderCheck = Date.now();
   let checking = false;
   const checkHolders = async () => {
     checking = true;
@@ -135,7 +135,6 @@ export async function GpuPoolWorkflow(input: { state?: PoolState } = {}): Promis
       dirty = true;
     } finally {
       checking = false;
-      lastHolderCheck = Date.now();
     }
   };
 
@@ -167,13 +166,28 @@ export async function GpuPoolWorkflow(input: { state?: PoolState } = {}): Promis
     waiting: state.waiting.map((r) => ({ ...r, reason: whyWaiting(state, r) })),
   }));
 
+  // One timer per check interval, not one per wake-up: a condition with a timeout would start and
+  // cancel a timer (two history events) every time a signal wakes the pool.
+  let holderCheckDue = false;
+  let holderTimerRunning = false;
+  const armHolderCheck = () => {
+    if (holderTimerRunning) return;
+    holderTimerRunning = true;
+    void sleep(HOLDER_CHECK_INTERVAL_MS).then(() => {
+      holderTimerRunning = false;
+      holderCheckDue = true;
+    });
+  };
+
   for (;;) {
-    const leasesHeld = Object.keys(state.leases).length > 0;
-    if (leasesHeld) await condition(() => dirty || outbox.length > 0, HOLDER_CHECK_INTERVAL_MS);
-    else await condition(() => dirty || outbox.length > 0);
-    if (leasesHeld && !checking && Date.now() - lastHolderCheck >= HOLDER_CHECK_INTERVAL_MS) {
-      inFlight++;
-      void checkHolders().catch(() => undefined).finally(() => inFlight--);
+    if (Object.keys(state.leases).length > 0) armHolderCheck();
+    await condition(() => dirty || outbox.length > 0 || holderCheckDue);
+    if (holderCheckDue) {
+      holderCheckDue = false;
+      if (Object.keys(state.leases).length > 0 && !checking) {
+        inFlight++;
+        void checkHolders().catch(() => undefined).finally(() => inFlight--);
+      }
     }
     dirty = false;
     for (const host of Object.values(state.hosts)) watch(host);
