@@ -21,6 +21,10 @@ export function renderSection(r: Record<string, any>): string {
     '`scheduler`: `default` is an ordinary process; `fifo` runs the client under SCHED_FIFO (`chrt -f 10 npx kvsweep loadgen ...`), ' +
       'which keeps other processes from taking its CPU at the moment a send is due.',
     '',
+    'Runs of this benchmark at different times are not comparable on this shared machine (the aiperf and HTTP-client rows below, ' +
+      'whose code does not change, show how fast the machine was): client variants are compared side by side, in interleaved ' +
+      'rounds, with `bench/loadgen-compare.ts` (docs/loadgen.md, "What limits the rate").',
+    '',
     '### Send-time error at 500 req/s (goal: p99 <= 1 ms)',
     '',
     '| scheduler | achieved req/s | p50 ms | p99 ms | p99.9 ms | max ms | p99 after 1st s ms | client CPU % | simulator CPU % | load avg |',
