@@ -20,20 +20,18 @@ import { performance } from 'node:perf_hooks';
 import { writeSynthTrace } from '../loadgen/trace-cli.ts';
 import { DEFAULT_SYNTH_OPTIONS } from '../loadgen/trace-synth.ts';
 import { loadTrace } from '../loadgen/trace.ts';
-import type { LoadgenResult, RequestRecord } from '../loadgen/result-schema.ts';
-import { percentileSorted } from '../loadgen/stats.ts';
-import { startBenchSim, type BenchSim } from './loadgen-sim.ts';
+import type { LoadgenResult } from '../loadgen/result-schema.ts';
+import { BENCH_MODEL as MODEL, UNLIMITED_SIM_ARGS, startBenchSim, startupSplit, writeSingleTurnTrace, type BenchSim, type StartupSplit } from './loadgen-sim.ts';
 import { runAiperf, AIPERF_BIN } from './loadgen-aiperf.ts';
 import { httpVersusFetch } from './loadgen-http-fetch.ts';
 import { updateDocsSection } from './loadgen-docs.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ENTRY = join(ROOT, 'bin/kvsweep.js');
-const MODEL = 'Qwen/Qwen2.5-0.5B-Instruct';
 const quick = process.argv.includes('--quick');
 const withReference = !process.argv.includes('--no-reference');
 
-interface ClientRun {
+interface ClientRun extends StartupSplit {
   policy: Policy;
   rate: number;
   requests: number;
@@ -49,11 +47,6 @@ interface ClientRun {
   loop_delay_p99_ms: number | null;
   /** Median TTFT: when it grows, the server (not the client) is falling behind. */
   ttft_p50_ms: number | null;
-  /** Send-time error p99 of the turns scheduled after the first second (the start-up excluded). */
-  send_p99_after_1s_ms: number | null;
-  /** Turns sent more than 1 ms late in the first second / after it. */
-  late_first_s: number;
-  late_after_1s: number;
   load_average: number;
 }
 
@@ -105,25 +98,6 @@ async function measure(sim: BenchSim, dataset: string, rate: number, seconds: nu
   return run;
 }
 
-/** The first second of a run holds most late sends (start-up); the rest shows the steady state. */
-async function startupSplit(requestsFile: string): Promise<Pick<ClientRun, 'send_p99_after_1s_ms' | 'late_first_s' | 'late_after_1s'>> {
-  const after: number[] = [];
-  let lateFirst = 0;
-  for (const line of (await readFile(requestsFile, 'utf8')).split('\n')) {
-    if (line === '') continue;
-    const record = JSON.parse(line) as RequestRecord;
-    if (record.send_error_ms === null) continue;
-    if (record.scheduled_ms < 1000) lateFirst += record.send_error_ms > 1 ? 1 : 0;
-    else after.push(record.send_error_ms);
-  }
-  after.sort((a, b) => a - b);
-  return {
-    send_p99_after_1s_ms: after.length > 0 ? percentileSorted(after, 99) : null,
-    late_first_s: lateFirst,
-    late_after_1s: after.filter((e) => e > 1).length,
-  };
-}
-
 function sustained(run: ClientRun): boolean {
   return run.failed === 0 && run.send_p99_ms !== null && run.send_p99_ms <= 1 && run.achieved !== null && run.achieved >= 0.97 * run.rate;
 }
@@ -143,13 +117,8 @@ function hasChrt(): boolean {
 
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'kvsweep-bench-loadgen-'));
-  const dataset = join(dir, 'single-turn.csv');
-  // One turn per conversation: every send is timer-driven, none waits for a previous turn.
-  await writeSynthTrace(dataset, {
-    ...DEFAULT_SYNTH_OPTIONS, conversations: 200_000, seed: 1, conversationRate: 1000, turnsMean: 1, maxTurns: 1,
-    firstQueryMedian: 20, querySigma: 0, replyMedian: 16, replySigma: 0,
-  });
-  const sim = await startBenchSim(ENTRY, MODEL, ['--speed', 'inf', '--max-num-seqs', '4096']);
+  const dataset = await writeSingleTurnTrace(dir);
+  const sim = await startBenchSim(ENTRY, MODEL, UNLIMITED_SIM_ARGS);
   const results: Record<string, unknown> = {
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version },

@@ -15,15 +15,12 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { writeSynthTrace } from '../loadgen/trace-cli.ts';
-import { DEFAULT_SYNTH_OPTIONS } from '../loadgen/trace-synth.ts';
 import type { LoadgenResult, RequestRecord } from '../loadgen/result-schema.ts';
 import { percentileSorted } from '../loadgen/stats.ts';
-import { startBenchSim } from './loadgen-sim.ts';
+import { BENCH_MODEL as MODEL, UNLIMITED_SIM_ARGS, startBenchSim, startupSplit, writeSingleTurnTrace, type StartupSplit } from './loadgen-sim.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ENTRY = join(ROOT, 'bin/kvsweep.js');
-const MODEL = 'Qwen/Qwen2.5-0.5B-Instruct';
 
 interface Variant {
   label: string;
@@ -32,15 +29,12 @@ interface Variant {
   env: Record<string, string>;
 }
 
-interface Run {
+interface Run extends StartupSplit {
   variant: string;
   rate: number;
   achieved: number | null;
   failed: number;
   p99: number | null;
-  p99_after_1s: number | null;
-  late_first_s: number;
-  late_after_1s: number;
   max: number | null;
   ttft_p50: number | null;
   /** With --gc: main-thread GC pauses while turns were being sent, and the late sends one explains. */
@@ -120,20 +114,6 @@ async function gcFigures(resultDir: string, gcLog: string): Promise<GcFigures> {
   };
 }
 
-async function sendErrors(file: string): Promise<Pick<Run, 'p99_after_1s' | 'late_first_s' | 'late_after_1s'>> {
-  const after: number[] = [];
-  let lateFirst = 0;
-  for (const line of (await readFile(file, 'utf8')).split('\n')) {
-    if (line === '') continue;
-    const r = JSON.parse(line) as RequestRecord;
-    if (r.send_error_ms === null) continue;
-    if (r.scheduled_ms < 1000) lateFirst += r.send_error_ms > 1 ? 1 : 0;
-    else after.push(r.send_error_ms);
-  }
-  after.sort((a, b) => a - b);
-  return { p99_after_1s: after.length > 0 ? percentileSorted(after, 99) : null, late_first_s: lateFirst, late_after_1s: after.filter((e) => e > 1).length };
-}
-
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -149,13 +129,8 @@ async function main(): Promise<void> {
   const rates = values.rate.map(Number);
   const seconds = Number(values.seconds);
   const dir = await mkdtemp(join(tmpdir(), 'kvsweep-loadgen-compare-'));
-  const dataset = join(dir, 'single-turn.csv');
-  // The loadgen bench's trace: one turn per conversation, 20 prompt and 16 output tokens.
-  await writeSynthTrace(dataset, {
-    ...DEFAULT_SYNTH_OPTIONS, conversations: 200_000, seed: 1, conversationRate: 1000, turnsMean: 1, maxTurns: 1,
-    firstQueryMedian: 20, querySigma: 0, replyMedian: 16, replySigma: 0,
-  });
-  const sim = await startBenchSim(ENTRY, MODEL, ['--speed', 'inf', '--max-num-seqs', '4096']);
+  const dataset = await writeSingleTurnTrace(dir);
+  const sim = await startBenchSim(ENTRY, MODEL, UNLIMITED_SIM_ARGS);
   const runs: Run[] = [];
   try {
     // A fresh simulator takes a few runs to reach its speed (its JIT): the first two runs at
@@ -173,7 +148,7 @@ async function main(): Promise<void> {
           const result = await runOnce(variant, sim.baseUrl, dataset, rate, Math.round(rate * seconds), resultDir, gcLog);
           const run: Run = {
             variant: variant.label, rate, achieved: result.achieved_request_rate, failed: result.failed,
-            p99: result.send_time_error_ms.p99, ...(await sendErrors(join(resultDir, 'requests.jsonl'))),
+            p99: result.send_time_error_ms.p99, ...(await startupSplit(join(resultDir, 'requests.jsonl'))),
             max: result.send_time_error_ms.max, ttft_p50: result.median_ttft_ms,
             gc: gcLog === null ? null : await gcFigures(resultDir, gcLog), load,
           };
@@ -193,7 +168,7 @@ async function main(): Promise<void> {
   for (const rate of rates) {
     for (const v of variants) {
       const mine = runs.filter((r) => r.variant === v.label && r.rate === rate);
-      console.log(`| ${v.label} | ${rate} | ${mine.map((r) => f(r.p99)).join(' ')} | ${mine.map((r) => f(r.p99_after_1s)).join(' ')} | ` +
+      console.log(`| ${v.label} | ${rate} | ${mine.map((r) => f(r.p99)).join(' ')} | ${mine.map((r) => f(r.send_p99_after_1s_ms)).join(' ')} | ` +
         `${mine.map((r) => `${r.late_first_s}/${r.late_after_1s}`).join(' ')} | ${mine.map((r) => (r.gc ? `${r.gc.minor}+${r.gc.major} ${f(r.gc.p50_ms, 1)}/${f(r.gc.max_ms, 1)} ${r.gc.late_explained}/${r.gc.late}` : '-')).join(', ')} |`);
     }
   }
