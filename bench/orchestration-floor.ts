@@ -6,16 +6,13 @@
 //
 //   npx tsx bench/orchestration-floor.ts [--experiments 300] [--window 32] [--hosts 4] [--runs 2]
 // Prints one line per run and writes bench/results/orchestration-floor.json.
-import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { Command } from 'commander';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDevServer } from '../client/dev-server.ts';
 import { projectRoot } from '../client/paths.ts';
-import { freePort } from '../test/support/ports.ts';
-import { processCpuSeconds } from './process-cpu.ts';
+import { startBenchTemporal } from './temporal-stack.ts';
 
 const opts = new Command('bench/orchestration-floor.ts')
   .option('--experiments <n>', 'experiments per run', '300')
@@ -27,10 +24,8 @@ const opts = new Command('bench/orchestration-floor.ts')
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
 const dir = mkdtempSync(join(tmpdir(), 'kvsweep-bench-floor-'));
-const address = `127.0.0.1:${await freePort()}`;
-const server = await startDevServer({ address, dbFile: null, uiPort: null, logPath: join(dir, 'temporal.log'), searchAttributes: false });
-const connection = await NativeConnection.connect({ address });
-const client = new Client({ connection: await Connection.connect({ address }) });
+const temporal = await startBenchTemporal({ dir, dbFile: null, searchAttributes: false });
+const { connection, client } = temporal;
 const { code } = await bundleWorkflowCode({ workflowsPath: join(projectRoot, 'workflows', 'floor.ts'), logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error } });
 const noop = async () => undefined;
 const hostQueues = Array.from({ length: Number(opts.hosts) }, (_, h) => `floor-host-${h}`);
@@ -38,19 +33,18 @@ const workers = [
   await Worker.create({ connection, taskQueue: 'floor-control', workflowBundle: { code }, maxConcurrentWorkflowTaskExecutions: 100 }),
   ...(await Promise.all(hostQueues.map((taskQueue) => Worker.create({ connection, taskQueue, activities: { startServer: noop, awaitServerReady: noop, runClient: noop, collectResults: noop, teardownServer: noop }, maxConcurrentActivityTaskExecutions: 200 })))),
 ];
-const running = Promise.all(workers.map((w) => w.run()));
+temporal.run(workers);
 const runs: Array<Record<string, unknown>> = [];
 try {
   const n = Number(opts.experiments);
   for (let run = 1; run <= Number(opts.runs); run++) {
-    const cpuBefore = { worker: process.cpuUsage(), server: processCpuSeconds(server.process.pid!) };
+    const cpuPerExperiment = temporal.cpuMeter();
     const started = performance.now();
     const done = await client.workflow.execute('FloorSweepWorkflow', { workflowId: `floor-${run}-${Date.now()}`, taskQueue: 'floor-control', args: [{ experiments: n, window: Number(opts.window), host_queues: hostQueues }] });
     const seconds = (performance.now() - started) / 1000;
-    const usage = process.cpuUsage(cpuBefore.worker);
     runs.push({
       run, experiments: done, seconds: Math.round(seconds * 10) / 10, experiments_per_second: Math.round((n / seconds) * 10) / 10,
-      cpu_ms_per_experiment: { worker: Math.round((usage.user + usage.system) / 1000 / n * 10) / 10, server: Math.round(((processCpuSeconds(server.process.pid!) - cpuBefore.server) * 1000) / n * 10) / 10 },
+      cpu_ms_per_experiment: cpuPerExperiment(n),
       load_average_1m: Math.round(loadavg()[0]! * 10) / 10,
     });
     console.log('floor', JSON.stringify(runs.at(-1)));
@@ -59,10 +53,6 @@ try {
   const figures = { date: new Date().toISOString(), node: process.version, cores: cpus().length, window: Number(opts.window), hosts: Number(opts.hosts), runs };
   writeFileSync(join(projectRoot, 'bench', 'results', 'orchestration-floor.json'), JSON.stringify(figures, null, 2) + '\n');
 } finally {
-  for (const w of workers) w.shutdown();
-  await running.catch(() => undefined);
-  await client.connection.close();
-  await connection.close();
-  await server.stop();
+  await temporal.stop();
 }
 process.exit(0);

@@ -9,7 +9,7 @@
 // server, but their host activities return at once (no processes): what is measured is Temporal
 // orchestration alone. The idle gap and readiness runs use real simulator processes.
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { Command } from 'commander';
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
@@ -30,7 +30,8 @@ import type { SweepResult } from '../workflows/sweep.ts';
 import { freePort, freePortRange } from '../test/support/ports.ts';
 import { startWorker } from '../test/support/processes.ts';
 import { writeSweepFile } from '../test/support/sweeps.ts';
-import { processCpuSeconds, processPeakRssMb } from './process-cpu.ts';
+import { processPeakRssMb } from './process-cpu.ts';
+import { startBenchTemporal } from './temporal-stack.ts';
 
 const program = new Command('bench/orchestration.ts')
   .option('--instant <n>', 'experiments of the throughput run', '300')
@@ -81,10 +82,8 @@ async function historyLengths(client: Client, workflowId: string): Promise<numbe
 
 async function instantRuns(): Promise<Record<string, unknown>> {
   const dir = mkdtempSync(join(tmpdir(), 'kvsweep-bench-orch-'));
-  const address = `127.0.0.1:${await freePort()}`;
-  const server = await startDevServer({ address, dbFile: opts.sqlite ? join(dir, 'temporal.db') : null, uiPort: null, logPath: join(dir, 'temporal.log'), searchAttributes: opts.searchAttributes });
-  const connection = await NativeConnection.connect({ address });
-  const client = new Client({ connection: await Connection.connect({ address }) });
+  const temporal = await startBenchTemporal({ dir, dbFile: opts.sqlite ? join(dir, 'temporal.db') : null, searchAttributes: opts.searchAttributes });
+  const { server, connection, client } = temporal;
   const gpuClass = 'bench';
   const workers: Worker[] = [];
   const common = { connection, maxHeartbeatThrottleInterval: '1 second', defaultHeartbeatThrottleInterval: '1 second', stickyQueueScheduleToStartTimeout: '2 seconds' } as const;
@@ -99,7 +98,7 @@ async function instantRuns(): Promise<Record<string, unknown>> {
       signalArgs: [{ host_id: hostId, incarnation: deps.incarnation, gpu_class: gpuClass, gpu_ids: ['0', '1', '2', '3', '4', '5', '6', '7'], task_queue: hostTaskQueue(hostId), heartbeat_timeout_s: 30 }],
     });
   }
-  const running = Promise.all(workers.map((w) => w.run()));
+  temporal.run(workers);
   const results: Record<string, unknown> = {
     server: `dev server, ${opts.sqlite ? 'SQLite file' : 'in memory'}, ${opts.searchAttributes ? 'with' : 'without'} kvsweep's search attributes`,
     hosts: `${hosts} x 8 GPUs`,
@@ -111,14 +110,11 @@ async function instantRuns(): Promise<Record<string, unknown>> {
       const { resolved } = await planSweep(yaml);
       const sweepId = `sweep/bench/${label}-${Date.now()}`;
       const started = performance.now();
-      // CPU per experiment is the figure that noise on a shared machine does not move much.
-      const cpuBefore = { worker: process.cpuUsage(), server: processCpuSeconds(server.process.pid!) };
+      const cpuPerExperiment = temporal.cpuMeter();
       const handle = await client.workflow.start(WorkflowTypes.sweep, { workflowId: sweepId, taskQueue: CONTROL_TASK_QUEUE, args: [{ resolved, results_dir: join(dir, label, 'results') }] });
       const result = (await handle.result()) as SweepResult;
       const seconds = (performance.now() - started) / 1000;
-      const workerUsage = process.cpuUsage(cpuBefore.worker);
-      const workerCpuMs = ((workerUsage.user + workerUsage.system) / 1000) / n;
-      const serverCpuMs = ((processCpuSeconds(server.process.pid!) - cpuBefore.server) * 1000) / n;
+      const cpu = cpuPerExperiment(n);
       const ids = expandSweep(resolved).map((s) => s.id);
       for (const id of ids) {
         const outcome = JSON.parse(readFileSync(join(dir, label, 'results', id, 'outcome.json'), 'utf8')) as ExperimentOutcome;
@@ -133,7 +129,7 @@ async function instantRuns(): Promise<Record<string, unknown>> {
         seconds: Math.round(seconds * 10) / 10,
         experiments_per_second: Math.round((n / seconds) * 10) / 10,
         // Worker = this process (workflows, activities, the client); server = the dev server.
-        cpu_ms_per_experiment: { worker: Math.round(workerCpuMs * 10) / 10, server: Math.round(serverCpuMs * 10) / 10 },
+        cpu_ms_per_experiment: cpu,
         server_peak_rss_mb: processPeakRssMb(server.process.pid!),
         load_average_1m: Math.round(loadavg()[0]! * 10) / 10,
         sweep_runs: sweepRuns.length,
@@ -144,11 +140,7 @@ async function instantRuns(): Promise<Record<string, unknown>> {
       console.log(label, JSON.stringify(results[label]));
     }
   } finally {
-    for (const w of workers) w.shutdown();
-    await running.catch(() => undefined);
-    await client.connection.close();
-    await connection.close();
-    await server.stop();
+    await temporal.stop();
   }
   return results;
 }
