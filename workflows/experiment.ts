@@ -22,7 +22,7 @@ import type { ExperimentSpec } from '../domain/experiment.ts';
 import { GPU_POOL_WORKFLOW_ID, Queries, SearchAttributes, leaseRequestId } from '../domain/names.ts';
 import { configurationOf, type AttemptRecord, type ExperimentOutcome, type ExperimentStatus } from '../domain/outcome.ts';
 import type { Lease } from '../domain/placement.ts';
-import { leaseGrantedSignal, leaseRevokedSignal, releaseLeaseSignal, requestLeaseSignal } from './gpu-pool.ts';
+import { leaseGrantedSignal, leaseRevokedSignal, releaseLeaseSignal, requestLeaseSignal, signalGpuPool } from './gpu-pool.ts';
 
 export interface ExperimentInput {
   spec: ExperimentSpec;
@@ -176,14 +176,8 @@ export async function ExperimentWorkflow(input: ExperimentInput): Promise<Experi
   let cancellation: unknown;
   setStatus('running');
 
-  const requestLease = async (requestId: string) => {
-    const request = { request_id: requestId, holder: workflowId, gpu_count: spec.gpu_count, gpu_class: spec.gpu_class };
-    const pool = getExternalWorkflowHandle(GPU_POOL_WORKFLOW_ID);
-    await pool.signal(requestLeaseSignal, request).catch(async () => {
-      await control.ensureGpuPool();
-      await pool.signal(requestLeaseSignal, request);
-    });
-  };
+  const requestLease = (requestId: string) =>
+    signalGpuPool(requestLeaseSignal, { request_id: requestId, holder: workflowId, gpu_count: spec.gpu_count, gpu_class: spec.gpu_class }, control.ensureGpuPool);
   for (let attempt = 1; attempt <= spec.max_attempts && !results && !cancelled; attempt++) {
     const requestId = leaseRequestId(workflowId, attempt);
     const attemptStarted = new Date(Date.now()).toISOString();

@@ -8,6 +8,7 @@ import {
   defineSignal,
   getExternalWorkflowHandle,
   proxyActivities,
+  type SignalDefinition,
   setCurrentDetails,
   setHandler,
   sleep,
@@ -15,7 +16,7 @@ import {
 } from '@temporalio/workflow';
 import type { createControlActivities } from '../activities/control.ts';
 import type { createHostActivities } from '../activities/host.ts';
-import { Queries, Signals } from '../domain/names.ts';
+import { GPU_POOL_WORKFLOW_ID, Queries, Signals } from '../domain/names.ts';
 import {
   emptyPool,
   enqueue,
@@ -41,6 +42,18 @@ export const releaseLeaseSignal = defineSignal<[{ request_id: string }]>(Signals
 /** Sent by the pool to an experiment. */
 export const leaseGrantedSignal = defineSignal<[Lease]>(Signals.leaseGranted);
 export const leaseRevokedSignal = defineSignal<[{ lease_id: string; reason: string }]>(Signals.leaseRevoked);
+
+/**
+ * Signals the pool from a workflow; a pool that is not running (a fresh namespace, or one reset by
+ * hand) is started by `ensurePool` (the control activity of that name) and signalled again.
+ */
+export async function signalGpuPool<T>(signal: SignalDefinition<[T]>, arg: T, ensurePool: () => Promise<void>): Promise<void> {
+  const pool = getExternalWorkflowHandle(GPU_POOL_WORKFLOW_ID);
+  await pool.signal(signal, arg).catch(async () => {
+    await ensurePool();
+    await pool.signal(signal, arg);
+  });
+}
 
 export interface PoolSnapshot {
   hosts: Array<HostState & { free_gpu_ids: string[] }>;

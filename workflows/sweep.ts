@@ -21,11 +21,11 @@ import type { createControlActivities } from '../activities/control.ts';
 import { expandSweep } from '../domain/config/expand.ts';
 import type { ResolvedSweep } from '../domain/config/resolved.ts';
 import type { ExperimentSpec } from '../domain/experiment.ts';
-import { CONTROL_TASK_QUEUE, GPU_POOL_WORKFLOW_ID, Queries, SearchAttributes, experimentWorkflowId, leaseRequestId } from '../domain/names.ts';
+import { CONTROL_TASK_QUEUE, Queries, SearchAttributes, experimentWorkflowId, leaseRequestId } from '../domain/names.ts';
 import type { LeaseRequest } from '../domain/placement.ts';
 import { configurationOf, type ExperimentOutcome, type ExperimentStatus, type SweepCounts } from '../domain/outcome.ts';
 import { ExperimentWorkflow, experimentFinishedSignal } from './experiment.ts';
-import { requestLeasesSignal } from './gpu-pool.ts';
+import { requestLeasesSignal, signalGpuPool } from './gpu-pool.ts';
 
 /** How a sweep is given: a YAML path on the workers' file system, a config object, or resolved. */
 export interface SweepInput {
@@ -192,12 +192,7 @@ export async function SweepWorkflow(input: SweepInput): Promise<SweepResult> {
   const leaseRequests: Array<Omit<LeaseRequest, 'enqueued_ms'>> = [];
   const requestLeases = async () => {
     const requests = leaseRequests.splice(0);
-    if (requests.length === 0) return;
-    const pool = getExternalWorkflowHandle(GPU_POOL_WORKFLOW_ID);
-    await pool.signal(requestLeasesSignal, requests).catch(async () => {
-      await control.ensureGpuPool();
-      await pool.signal(requestLeasesSignal, requests);
-    });
+    if (requests.length > 0) await signalGpuPool(requestLeasesSignal, requests, control.ensureGpuPool);
   };
   const startExperiment = async (spec: ExperimentSpec) => {
     running.add(spec.id);
