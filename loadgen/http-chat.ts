@@ -157,8 +157,7 @@ class ChatRequest implements InFlight {
   abort(reason: string): void {
     if (this.finished) return;
     this.outcome.aborted = true;
-    this.finish(reason);
-    this.abortRequest?.(new Error(reason));
+    this.fail(reason);
   }
 
   private release(): void {
