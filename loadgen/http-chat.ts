@@ -1,10 +1,11 @@
 // One streaming chat completion, timed on the monotonic clock: send instant, every content
-// chunk's arrival, end. It goes through undici's low-level dispatch API: measured against the
-// simulator, ~40 us of CPU per streamed request where Node's http module takes ~70 us and fetch
-// several times more (docs/benchmarks.md). Callback-based on purpose: no promise per chunk.
+// chunk's arrival, end. It goes over kvsweep's own HTTP/1.1 connections (http1.ts): at thousands
+// of requests per second what a request leaves behind for the garbage collector decides how late
+// the next sends are, and undici's per-request objects and keep-alive timer were most of it
+// (docs/loadgen.md). Callback-based on purpose: no promise per chunk.
 import { StringDecoder } from 'node:string_decoder';
 import { performance } from 'node:perf_hooks';
-import { Client } from 'undici';
+import { Http1Connection, type ResponseHandler } from './http1.ts';
 import { SseParser } from './sse.ts';
 import { commonChunkContent, slowChunk, type ChunkFields } from './stream-chunk.ts';
 
@@ -46,19 +47,26 @@ const MAX_ERROR_BODY = 2048;
  * queued behind a busy connection is a late request), no pipelining (a response would wait
  * behind another), and no header or body timeout (a slow server is measured, not cut off; the
  * time limit bounds a run). Idle connections are a stack, so taking one is O(1) however many
- * are open (undici's Pool scans all of its clients per request) and the warmest is reused.
- * An undici Client reconnects by itself when the server has closed its idle socket.
+ * are open and the warmest is reused; one the server may be closing (idle for nearly its
+ * keep-alive timeout) or has closed is dropped when reached, so no timer is kept per connection.
  */
 export class ConnectionPool {
-  private readonly idle: Client[] = [];
-  private readonly all = new Set<Client>();
+  private readonly idle: Http1Connection[] = [];
+  private readonly all = new Set<Http1Connection>();
+  private readonly origin: URL;
 
-  constructor(private readonly origin: string) {}
+  constructor(origin: string) {
+    this.origin = new URL(origin);
+  }
 
-  acquire(): Client {
-    const client = this.idle.pop();
-    if (client !== undefined && !client.destroyed && !client.closed) return client;
-    const created = new Client(this.origin, { pipelining: 1, headersTimeout: 0, bodyTimeout: 0 });
+  acquire(): Http1Connection {
+    const now = Date.now();
+    for (let connection = this.idle.pop(); connection !== undefined; connection = this.idle.pop()) {
+      if (connection.reusable(now)) return connection;
+      connection.close();
+      this.all.delete(connection);
+    }
+    const created = new Http1Connection(this.origin);
     this.all.add(created);
     return created;
   }
@@ -71,23 +79,23 @@ export class ConnectionPool {
   async open(count: number, path: string): Promise<void> {
     const opened = await Promise.all(
       Array.from({ length: count }, () => {
-        const client = new Client(this.origin, { pipelining: 1, headersTimeout: 0, bodyTimeout: 0 });
-        this.all.add(client);
-        return client
-          .request({ path, method: 'GET', headersTimeout: 5000, bodyTimeout: 5000 })
-          .then(async (response) => {
-            await response.body.dump();
-            return client;
-          })
-          .catch(() => client);
+        const connection = new Http1Connection(this.origin);
+        this.all.add(connection);
+        return new Promise<Http1Connection>((resolve) => {
+          const settle = (): void => resolve(connection);
+          connection.request('GET', path, '', '', { onHeaders() {}, onData() {}, onComplete: settle, onError: settle });
+        });
       }),
     );
-    for (const client of opened) this.release(client);
+    for (const connection of opened) this.release(connection);
   }
 
-  release(client: Client): void {
-    if (client.destroyed || client.closed) this.all.delete(client);
-    else this.idle.push(client);
+  release(connection: Http1Connection): void {
+    if (connection.reusable(Date.now())) this.idle.push(connection);
+    else {
+      connection.close();
+      this.all.delete(connection);
+    }
   }
 
   get size(): number {
@@ -95,7 +103,7 @@ export class ConnectionPool {
   }
 
   async destroy(): Promise<void> {
-    await Promise.all([...this.all].map((c) => c.destroy().catch(() => undefined)));
+    for (const connection of this.all) connection.close();
     this.all.clear();
     this.idle.length = 0;
   }
@@ -107,27 +115,23 @@ export class ConnectionPool {
  */
 export function streamChat(target: ChatTarget, body: string, sentAt: number, done: (outcome: ChatOutcome) => void): InFlight {
   const request = new ChatRequest(target, sentAt, done);
-  request.client.dispatch(
-    { path: target.path, method: 'POST', headers: REQUEST_HEADERS, body },
-    request,
-  );
+  request.connection.request('POST', target.path, REQUEST_HEADERS, body, request);
   return request;
 }
 
-const REQUEST_HEADERS = { 'content-type': 'application/json', accept: 'text/event-stream' };
+const REQUEST_HEADERS = 'content-type: application/json\r\naccept: text/event-stream\r\nuser-agent: kvsweep-loadgen\r\n';
 
 /**
- * One request in flight: undici's dispatch handler, the SSE parser's sink and the abort handle in
- * one object (a class, not a dozen closures per request: fewer allocations at thousands of
- * requests per second).
+ * One request in flight: the connection's response handler, the SSE parser's sink and the abort
+ * handle in one object (a class, not a dozen closures per request: fewer allocations at thousands
+ * of requests per second).
  */
-class ChatRequest implements InFlight {
+class ChatRequest implements InFlight, ResponseHandler {
   readonly outcome: ChatOutcome;
-  readonly client: Client;
+  readonly connection: Http1Connection;
   private finished = false;
   private sawDone = false;
   private released = false;
-  private abortRequest: ((error: Error) => void) | null = null;
   private chunkTime = 0;
   private errorBody = '';
   private readonly decoder = new StringDecoder('utf8');
@@ -151,7 +155,7 @@ class ChatRequest implements InFlight {
       cachedTokens: null,
       completionTokens: null,
     };
-    this.client = target.pool.acquire();
+    this.connection = target.pool.acquire();
   }
 
   abort(reason: string): void {
@@ -163,7 +167,7 @@ class ChatRequest implements InFlight {
   private release(): void {
     if (this.released) return;
     this.released = true;
-    this.target.pool.release(this.client);
+    this.target.pool.release(this.connection);
   }
 
   private finish(error: string | null): void {
@@ -180,7 +184,8 @@ class ChatRequest implements InFlight {
 
   private fail(error: string): void {
     this.finish(error);
-    this.abortRequest?.(new Error(error));
+    // Once released, the connection carries no request of this one's (it may be reused).
+    if (!this.released) this.connection.abort(new Error(error));
   }
 
   /** One SSE event's data (called by the parser). */
@@ -217,25 +222,18 @@ class ChatRequest implements InFlight {
     }
   }
 
-  onConnect(abort: (error: Error) => void): void {
-    this.abortRequest = abort;
-    if (this.finished) abort(new Error('aborted'));
-  }
-
-  onHeaders(statusCode: number): boolean {
+  onHeaders(statusCode: number): void {
     this.outcome.httpStatus = statusCode;
-    return true;
   }
 
-  onData(chunk: Buffer): boolean {
+  onData(chunk: Buffer): void {
     if (this.outcome.httpStatus !== 200) {
       if (this.errorBody.length < MAX_ERROR_BODY) this.errorBody += this.decoder.write(chunk);
-      return true;
+      return;
     }
     this.chunkTime = performance.now();
     this.parser.push(this.decoder.write(chunk));
     this.target.afterRead?.();
-    return true;
   }
 
   onComplete(): void {

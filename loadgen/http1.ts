@@ -1,0 +1,258 @@
+// The load generator's own HTTP/1.1 client connection: one request at a time on a keep-alive
+// socket, the response framed (status line, the four headers that matter, chunked, sized or
+// close-delimited body) by scanning bytes, and the body handed on as slices of what the socket
+// read. Why not undici, which it replaced here: at 5,000 streamed requests/s undici's garbage per
+// request (request and header objects, a keep-alive timer and WeakRef re-armed after every
+// response) set the pace of the young-generation GC pauses behind nearly every late send; side by
+// side against the same simulator this client held send-time p99 at 0.2-0.8 ms where undici's was
+// 3-20 ms (docs/loadgen.md). Everything else (metrics, /tokenize, resets) still uses fetch/undici.
+import net from 'node:net';
+import tls from 'node:tls';
+
+export interface ResponseHandler {
+  onHeaders(status: number): void;
+  /** A piece of the (de-chunked) body: a view of the socket's buffer, valid during the call. */
+  onData(chunk: Buffer): void;
+  onComplete(): void;
+  /** The request failed (connection refused or lost, malformed response, abort); no more calls. */
+  onError(error: Error): void;
+}
+
+/** When the server does not say how long it keeps an idle connection (undici's default too). */
+const DEFAULT_KEEP_ALIVE_MS = 4000;
+/** A connection is not reused this close to the server's keep-alive timeout (it may be closing it). */
+const KEEP_ALIVE_MARGIN_MS = 1000;
+const MAX_HEAD_BYTES = 64 * 1024;
+
+const enum State { Status, Headers, ChunkSize, ChunkData, ChunkEnd, Trailers, Sized, UntilClose, Idle }
+
+const CRLF = Buffer.from('\r\n');
+
+export class ProtocolError extends Error {}
+
+export class Http1Connection {
+  private readonly socket: net.Socket;
+  private handler: ResponseHandler | null = null;
+  private state = State.Idle;
+  /** Unconsumed bytes of a head or chunk-size line split across reads. */
+  private pending: Buffer | null = null;
+  private remaining = 0;
+  private status = 0;
+  private chunked = false;
+  private contentLength = -1;
+  private closeAfter = false;
+  private closed = false;
+  /** Date.now() when the connection was opened or its last response ended (keep-alive check). */
+  idleSince = Date.now();
+  /** How long the server keeps an idle connection, minus a margin (from its Keep-Alive header). */
+  reusableForMs = DEFAULT_KEEP_ALIVE_MS;
+
+  constructor(private readonly origin: URL) {
+    const port = Number(origin.port) || (origin.protocol === 'https:' ? 443 : 80);
+    const host = origin.hostname.replace(/^\[|\]$/g, '');
+    this.socket = origin.protocol === 'https:' ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host }) : net.connect({ host, port });
+    this.socket.setNoDelay(true);
+    this.socket.on('data', (data: Buffer) => this.onRead(data));
+    this.socket.on('end', () => this.onEnd());
+    this.socket.on('error', (error) => this.fail(error));
+    this.socket.on('close', () => this.fail(new Error('connection closed')));
+  }
+
+  /** Usable for a new request now: open, idle, and not about to be closed by the server. */
+  reusable(now: number): boolean {
+    return !this.closed && this.handler === null && now - this.idleSince < this.reusableForMs;
+  }
+
+  /** Sends one request; the handler hears the response. The request head is built here. */
+  request(method: string, path: string, headers: string, body: string, handler: ResponseHandler): void {
+    if (this.closed || this.handler !== null) throw new Error('connection is not idle');
+    this.handler = handler;
+    this.state = State.Status;
+    this.pending = null;
+    const length = body === '' && method === 'GET' ? '' : `content-length: ${Buffer.byteLength(body)}\r\n`;
+    this.socket.write(`${method} ${path} HTTP/1.1\r\nhost: ${this.origin.host}\r\n${headers}${length}\r\n${body}`);
+  }
+
+  /** Ends the request in flight (its handler hears `error`) and the connection with it. */
+  abort(error: Error): void {
+    this.fail(error);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.socket.destroy();
+  }
+
+  private onRead(data: Buffer): void {
+    let buf = data;
+    if (this.pending !== null) {
+      buf = Buffer.concat([this.pending, data]);
+      this.pending = null;
+    }
+    let pos = 0;
+    const length = buf.length;
+    while (pos < length && !this.closed) {
+      const state = this.state;
+      if (state === State.ChunkData || state === State.Sized || state === State.UntilClose) {
+        const take = state === State.UntilClose ? length - pos : Math.min(this.remaining, length - pos);
+        this.remaining -= take;
+        this.handler?.onData(buf.subarray(pos, pos + take));
+        pos += take;
+        if (this.remaining === 0 && state !== State.UntilClose) {
+          if (state === State.Sized) this.complete();
+          else this.state = State.ChunkEnd;
+        }
+        continue;
+      }
+      if (state === State.Idle) {
+        this.fail(new ProtocolError('the server sent data while no request was in flight'));
+        return;
+      }
+      const eol = buf.indexOf(CRLF, pos);
+      if (eol === -1) {
+        if (length - pos > MAX_HEAD_BYTES) this.fail(new ProtocolError('response head line longer than 64 KB'));
+        else this.pending = buf.subarray(pos);
+        return;
+      }
+      this.line(buf, pos, eol);
+      pos = eol + 2;
+    }
+  }
+
+  /** One CRLF-terminated line of the head, of a chunk size or of the trailers. */
+  private line(buf: Buffer, start: number, end: number): void {
+    switch (this.state) {
+      case State.Status: {
+        // HTTP/1.x NNN reason
+        if (end - start < 12 || buf.toString('latin1', start, start + 7) !== 'HTTP/1.' || buf[start + 8] !== 32) {
+          this.fail(new ProtocolError(`malformed status line: ${JSON.stringify(buf.toString('latin1', start, Math.min(end, start + 80)))}`));
+          return;
+        }
+        const status = digit(buf[start + 9]!) * 100 + digit(buf[start + 10]!) * 10 + digit(buf[start + 11]!);
+        if (!(status >= 100 && status <= 999)) {
+          this.fail(new ProtocolError(`malformed status code: ${JSON.stringify(buf.toString('latin1', start, end))}`));
+          return;
+        }
+        this.status = status;
+        this.chunked = false;
+        this.contentLength = -1;
+        // HTTP/1.0 closes unless it says keep-alive; neither kvsweep nor vLLM ask for that.
+        this.closeAfter = buf[start + 7] === 48;
+        this.state = State.Headers;
+        return;
+      }
+      case State.Headers:
+        if (start === end) this.headersDone();
+        else this.header(buf, start, end);
+        return;
+      case State.ChunkSize: {
+        let size = 0;
+        let digits = 0;
+        for (let i = start; i < end; i++) {
+          const c = buf[i]!;
+          const value = c >= 48 && c <= 57 ? c - 48 : (c | 32) >= 97 && (c | 32) <= 102 ? (c | 32) - 87 : -1;
+          if (value === -1) {
+            if (c === 59 /* ; chunk extension */ || c === 32 || c === 9) break;
+            this.fail(new ProtocolError(`malformed chunk size: ${JSON.stringify(buf.toString('latin1', start, Math.min(end, start + 40)))}`));
+            return;
+          }
+          size = size * 16 + value;
+          digits++;
+        }
+        if (digits === 0 || digits > 12) {
+          this.fail(new ProtocolError(`malformed chunk size: ${JSON.stringify(buf.toString('latin1', start, Math.min(end, start + 40)))}`));
+          return;
+        }
+        this.remaining = size;
+        this.state = size === 0 ? State.Trailers : State.ChunkData;
+        return;
+      }
+      case State.ChunkEnd:
+        if (start !== end) this.fail(new ProtocolError('chunk data longer than its size'));
+        else this.state = State.ChunkSize;
+        return;
+      case State.Trailers:
+        if (start === end) this.complete();
+        return;
+      default:
+        this.fail(new ProtocolError('unexpected response framing'));
+    }
+  }
+
+  private header(buf: Buffer, start: number, end: number): void {
+    const colon = buf.indexOf(58, start);
+    if (colon === -1 || colon > end) {
+      this.fail(new ProtocolError(`malformed header line: ${JSON.stringify(buf.toString('latin1', start, Math.min(end, start + 80)))}`));
+      return;
+    }
+    // Only four headers frame the response; the others are not even turned into strings.
+    const nameLength = colon - start;
+    if (nameLength !== 10 && nameLength !== 14 && nameLength !== 17) return;
+    const name = buf.toString('latin1', start, colon).toLowerCase();
+    const value = () => buf.toString('latin1', colon + 1, end).trim().toLowerCase();
+    if (name === 'content-length') {
+      const text = value();
+      if (!/^\d{1,15}$/.test(text)) this.fail(new ProtocolError(`malformed content-length: ${JSON.stringify(text)}`));
+      else this.contentLength = Number(text);
+    } else if (name === 'transfer-encoding') {
+      const codings = value().split(',');
+      this.chunked = codings[codings.length - 1]!.trim() === 'chunked';
+      // Any other final coding: the body runs until the server closes.
+      if (!this.chunked) this.closeAfter = true;
+    } else if (name === 'connection') {
+      const tokens = value().split(',').map((t) => t.trim());
+      if (tokens.includes('close')) this.closeAfter = true;
+      else if (tokens.includes('keep-alive')) this.closeAfter = false;
+    } else if (name === 'keep-alive') {
+      const timeout = /(?:^|,)\s*timeout=(\d+)/.exec(value());
+      if (timeout) this.reusableForMs = Math.max(0, Number(timeout[1]) * 1000 - KEEP_ALIVE_MARGIN_MS);
+    }
+  }
+
+  private headersDone(): void {
+    const status = this.status;
+    if (status < 200 && status !== 101) {
+      // An interim response (100 Continue, 103 Early Hints): the real one follows.
+      this.state = State.Status;
+      return;
+    }
+    this.handler?.onHeaders(status);
+    if (this.closed) return;
+    if (status === 204 || status === 304) this.complete();
+    else if (this.chunked) this.state = State.ChunkSize;
+    else if (this.contentLength >= 0) {
+      this.remaining = this.contentLength;
+      this.state = State.Sized;
+      if (this.remaining === 0) this.complete();
+    } else {
+      this.closeAfter = true;
+      this.state = State.UntilClose;
+    }
+  }
+
+  private complete(): void {
+    const handler = this.handler;
+    this.handler = null;
+    this.state = State.Idle;
+    this.idleSince = Date.now();
+    if (this.closeAfter) this.close();
+    handler?.onComplete();
+  }
+
+  private onEnd(): void {
+    if (this.state === State.UntilClose && this.handler !== null) this.complete();
+    else this.fail(new Error(this.handler === null ? 'connection closed by the server' : 'the server closed the connection before the response ended'));
+  }
+
+  private fail(error: Error): void {
+    const handler = this.handler;
+    this.handler = null;
+    this.state = State.Idle;
+    if (!this.closed) this.close();
+    handler?.onError(error);
+  }
+}
+
+function digit(c: number): number {
+  return c >= 48 && c <= 57 ? c - 48 : Number.NaN;
+}
