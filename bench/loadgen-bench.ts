@@ -167,7 +167,7 @@ async function main(): Promise<void> {
       }
     }
 
-    console.log('# HTTP clients: undici dispatch, http, fetch (closed loop, 64 in flight)');
+    console.log('# HTTP clients: kvsweep http1, undici dispatch, http, fetch (closed loop, 64 in flight)');
     results.http_vs_fetch = await httpVersusFetch(`${sim.baseUrl}/v1/chat/completions`, MODEL, quick ? 3 : 6, 64);
     console.log(JSON.stringify(results.http_vs_fetch));
   } finally {

@@ -77,13 +77,14 @@ export function renderSection(r: Record<string, any>): string {
   if (r.http_vs_fetch) {
     const h = r.http_vs_fetch;
     lines.push(
-      '### HTTP clients: undici dispatch, Node http, fetch',
+      '### HTTP clients: kvsweep\'s HTTP/1.1 connection, undici dispatch, Node http, fetch',
       '',
       `Closed loop, ${h.in_flight} streaming requests always in flight for ${h.seconds} s each, same simulator (the benchmark process's own CPU per request):`,
       '',
       '| client | req/s | CPU us / request |',
       '| --- | --- | --- |',
-      `| undici \`Client.dispatch\`, one keep-alive connection per request in flight (the load generator) | ${f(h.undici.rps, 0)} | ${f(h.undici.cpu_us_per_request, 0)} |`,
+      ...(h.kvsweep_http1 ? [`| kvsweep's own HTTP/1.1 connection (loadgen/http1.ts), one per request in flight (the load generator) | ${f(h.kvsweep_http1.rps, 0)} | ${f(h.kvsweep_http1.cpu_us_per_request, 0)} |`] : []),
+      `| undici \`Client.dispatch\`, one keep-alive connection per request in flight (the load generator before) | ${f(h.undici.rps, 0)} | ${f(h.undici.cpu_us_per_request, 0)} |`,
       `| Node \`http.request\`, keep-alive agent | ${f(h.http.rps, 0)} | ${f(h.http.cpu_us_per_request, 0)} |`,
       `| \`fetch\` | ${f(h.fetch.rps, 0)} | ${f(h.fetch.cpu_us_per_request, 0)} |`,
       '',

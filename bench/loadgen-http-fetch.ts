@@ -1,10 +1,11 @@
-// Closed-loop comparison of the HTTP clients the load generator could use: undici's dispatch API
-// on one keep-alive connection per request in flight (what it uses), Node's http module with a
-// keep-alive agent, and fetch. N streaming requests always in flight for a fixed time, each fully
+// Closed-loop comparison of the HTTP clients the load generator could use: its own HTTP/1.1
+// connection (loadgen/http1.ts, what it uses), undici's dispatch API on one keep-alive connection
+// per request in flight (what it used before), Node's http module with a keep-alive agent, and fetch. N streaming requests always in flight for a fixed time, each fully
 // read; requests per second and CPU microseconds per request of this process.
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Client } from 'undici';
+import { Http1Connection } from '../loadgen/http1.ts';
 
 function body(model: string): string {
   return JSON.stringify({
@@ -35,6 +36,7 @@ async function closedLoop(seconds: number, inFlight: number, one: (worker: numbe
 }
 
 export interface ClientComparison {
+  kvsweep_http1: LoopResult;
   undici: LoopResult;
   http: LoopResult;
   fetch: LoopResult;
@@ -69,11 +71,20 @@ export async function httpVersusFetch(url: string, model: string, seconds: numbe
         { onConnect() {}, onHeaders: () => true, onData: () => true, onComplete: () => resolve(), onError: reject },
       );
     });
-  for (const one of [viaUndici, viaHttp, viaFetch]) await closedLoop(1, inFlight, one); // warm-up
+  const connections = Array.from({ length: inFlight }, () => new Http1Connection(target));
+  const viaHttp1 = (worker: number): Promise<void> =>
+    new Promise((resolve, reject) => {
+      connections[worker]!.request('POST', target.pathname, 'content-type: application/json\r\n', payload, {
+        onHeaders() {}, onData() {}, onComplete: resolve, onError: reject,
+      });
+    });
+  for (const one of [viaHttp1, viaUndici, viaHttp, viaFetch]) await closedLoop(1, inFlight, one); // warm-up
+  const kvsweepHttp1 = await closedLoop(seconds, inFlight, viaHttp1);
   const undici = await closedLoop(seconds, inFlight, viaUndici);
   const viaHttpResult = await closedLoop(seconds, inFlight, viaHttp);
   const viaFetchResult = await closedLoop(seconds, inFlight, viaFetch);
   agent.destroy();
   await Promise.all(clients.map((c) => c.destroy()));
-  return { undici, http: viaHttpResult, fetch: viaFetchResult, in_flight: inFlight, seconds };
+  for (const connection of connections) connection.close();
+  return { kvsweep_http1: kvsweepHttp1, undici, http: viaHttpResult, fetch: viaFetchResult, in_flight: inFlight, seconds };
 }
