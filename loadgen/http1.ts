@@ -47,10 +47,14 @@ export class Http1Connection {
   /** How long the server keeps an idle connection, minus a margin (from its Keep-Alive header). */
   reusableForMs = DEFAULT_KEEP_ALIVE_MS;
 
-  constructor(private readonly origin: URL) {
+  /** `tlsOptions` add to the defaults of an https origin (e.g. a private CA); certificates are verified. */
+  constructor(private readonly origin: URL, tlsOptions: tls.ConnectionOptions = {}) {
     const port = Number(origin.port) || (origin.protocol === 'https:' ? 443 : 80);
     const host = origin.hostname.replace(/^\[|\]$/g, '');
-    this.socket = origin.protocol === 'https:' ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host }) : net.connect({ host, port });
+    this.socket =
+      origin.protocol === 'https:'
+        ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, ...tlsOptions })
+        : net.connect({ host, port });
     this.socket.setNoDelay(true);
     this.socket.on('data', (data: Buffer) => this.onRead(data));
     this.socket.on('end', () => this.onEnd());

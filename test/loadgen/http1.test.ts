@@ -3,7 +3,9 @@
 // (every split point of a response, interim responses, trailers, close-delimited bodies, servers
 // that break the rules or hang up).
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -196,6 +198,19 @@ describe('Http1Connection', () => {
     expect(received).toMatchObject({ status: 200, body: 'abc', error: new Error('aborted: time limit') });
     await once(sockets[0]!, 'close');
     expect(connection.reusable(Date.now())).toBe(false);
+  });
+  it('speaks TLS to an https origin and verifies its certificate', async () => {
+    const tlsDir = new URL('../fixtures/tls/', import.meta.url);
+    const cert = readFileSync(new URL('cert.pem', tlsDir));
+    const server = https.createServer({ key: readFileSync(new URL('key.pem', tlsDir)), cert }, (_req, res) => res.end('secret'));
+    const url = await listen(server);
+    const origin = new URL(`https://${url.host}`);
+    const trusted = new Http1Connection(origin, { ca: cert });
+    closers.push(() => trusted.close());
+    expect(await send(trusted)).toMatchObject({ status: 200, body: 'secret', error: null });
+    // Without the CA the self-signed certificate is refused, so the request fails.
+    const untrusted = await send(new Http1Connection(origin));
+    expect(untrusted.error?.message).toMatch(/self[- ]signed certificate/);
   });
 });
 
