@@ -248,7 +248,7 @@ class ChatRequest implements InFlight, ResponseHandler {
   }
 
   onError(error: Error & { code?: string }): void {
-    // The connection is torn down with the request; the client reconnects when reused.
+    // The connection went down with the request; the pool drops it and opens a new one when needed.
     this.release();
     const outcome = this.outcome;
     this.finish(outcome.aborted ? outcome.error ?? 'aborted' : `request: ${error.message}${error.code && !error.message.includes(error.code) ? ` (${error.code})` : ''}`);
