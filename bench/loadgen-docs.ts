@@ -16,7 +16,10 @@ export function renderSection(r: Record<string, any>): string {
       'on the same machine; streaming chat requests of 20 prompt and 16 output tokens, Poisson arrivals, a fresh ' +
       '`kvsweep loadgen` process per row. Send-time error = actual send minus scheduled send, on the monotonic clock. ' +
       'The load average column is the machine\'s 1-minute load when the row started: other developers\' work shares these ' +
-      '2 cores, and a starved client sends late however it schedules.',
+      '2 cores, and a starved client sends late however it schedules.' +
+      (r.simulator_warmup
+        ? ` Before the rows, one uncounted ${r.simulator_warmup.seconds} s run at ${r.simulator_warmup.rate} req/s warms the simulator up: its first run at a high rate is slow for about a second whatever the client, later runs are not (docs/loadgen.md).`
+        : ''),
     '',
     '`scheduler`: `default` is an ordinary process; `fifo` runs the client under SCHED_FIFO (`chrt -f 10 npx kvsweep loadgen ...`), ' +
       'which keeps other processes from taking its CPU at the moment a send is due.',
