@@ -43,9 +43,9 @@ export class Http1Connection {
   private closeAfter = false;
   private closed = false;
   /** Date.now() when the connection was opened or its last response ended (keep-alive check). */
-  idleSince = Date.now();
+  private idleSince = Date.now();
   /** How long the server keeps an idle connection, minus a margin (from its Keep-Alive header). */
-  reusableForMs = DEFAULT_KEEP_ALIVE_MS;
+  private reusableForMs = DEFAULT_KEEP_ALIVE_MS;
 
   /** `tlsOptions` add to the defaults of an https origin (e.g. a private CA); certificates are verified. */
   constructor(private readonly origin: URL, tlsOptions: tls.ConnectionOptions = {}) {
@@ -129,12 +129,12 @@ export class Http1Connection {
       case State.Status: {
         // HTTP/1.x NNN reason
         if (end - start < 12 || buf.toString('latin1', start, start + 7) !== 'HTTP/1.' || buf[start + 8] !== 32) {
-          this.fail(new ProtocolError(`malformed status line: ${JSON.stringify(buf.toString('latin1', start, Math.min(end, start + 80)))}`));
+          this.fail(new ProtocolError(`malformed status line: ${excerpt(buf, start, end, 80)}`));
           return;
         }
         const status = digit(buf[start + 9]!) * 100 + digit(buf[start + 10]!) * 10 + digit(buf[start + 11]!);
         if (!(status >= 100 && status <= 999)) {
-          this.fail(new ProtocolError(`malformed status code: ${JSON.stringify(buf.toString('latin1', start, end))}`));
+          this.fail(new ProtocolError(`malformed status code: ${excerpt(buf, start, end, end - start)}`));
           return;
         }
         this.status = status;
@@ -152,19 +152,20 @@ export class Http1Connection {
       case State.ChunkSize: {
         let size = 0;
         let digits = 0;
+        let valid = true;
         for (let i = start; i < end; i++) {
           const c = buf[i]!;
           const value = c >= 48 && c <= 57 ? c - 48 : (c | 32) >= 97 && (c | 32) <= 102 ? (c | 32) - 87 : -1;
           if (value === -1) {
-            if (c === 59 /* ; chunk extension */ || c === 32 || c === 9) break;
-            this.fail(new ProtocolError(`malformed chunk size: ${JSON.stringify(buf.toString('latin1', start, Math.min(end, start + 40)))}`));
-            return;
+            // The hex digits may be followed by whitespace or a `;` chunk extension, nothing else.
+            valid = c === 59 || c === 32 || c === 9;
+            break;
           }
           size = size * 16 + value;
           digits++;
         }
-        if (digits === 0 || digits > 12) {
-          this.fail(new ProtocolError(`malformed chunk size: ${JSON.stringify(buf.toString('latin1', start, Math.min(end, start + 40)))}`));
+        if (!valid || digits === 0 || digits > 12) {
+          this.fail(new ProtocolError(`malformed chunk size: ${excerpt(buf, start, end, 40)}`));
           return;
         }
         this.remaining = size;
@@ -186,7 +187,7 @@ export class Http1Connection {
   private header(buf: Buffer, start: number, end: number): void {
     const colon = buf.indexOf(58, start);
     if (colon === -1 || colon > end) {
-      this.fail(new ProtocolError(`malformed header line: ${JSON.stringify(buf.toString('latin1', start, Math.min(end, start + 80)))}`));
+      this.fail(new ProtocolError(`malformed header line: ${excerpt(buf, start, end, 80)}`));
       return;
     }
     // Only four headers frame the response; the others are not even turned into strings.
@@ -259,4 +260,9 @@ export class Http1Connection {
 
 function digit(c: number): number {
   return c >= 48 && c <= 57 ? c - 48 : Number.NaN;
+}
+
+/** The first `max` bytes of buf[start, end), quoted, for an error message. */
+function excerpt(buf: Buffer, start: number, end: number, max: number): string {
+  return JSON.stringify(buf.toString('latin1', start, Math.min(end, start + max)));
 }
