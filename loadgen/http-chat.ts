@@ -63,8 +63,7 @@ export class ConnectionPool {
     const now = Date.now();
     for (let connection = this.idle.pop(); connection !== undefined; connection = this.idle.pop()) {
       if (connection.reusable(now)) return connection;
-      connection.close();
-      this.all.delete(connection);
+      this.discard(connection);
     }
     const created = new Http1Connection(this.origin);
     this.all.add(created);
@@ -92,10 +91,12 @@ export class ConnectionPool {
 
   release(connection: Http1Connection): void {
     if (connection.reusable(Date.now())) this.idle.push(connection);
-    else {
-      connection.close();
-      this.all.delete(connection);
-    }
+    else this.discard(connection);
+  }
+
+  private discard(connection: Http1Connection): void {
+    connection.close();
+    this.all.delete(connection);
   }
 
   get size(): number {
