@@ -41,6 +41,7 @@ export interface InFlight {
 }
 
 const MAX_ERROR_BODY = 2048;
+const DONE = Buffer.from('[DONE]');
 
 /**
  * Keep-alive connections to the server, one request on each at a time: unbounded (a request
@@ -134,9 +135,9 @@ class ChatRequest implements InFlight, ResponseHandler {
   private sawDone = false;
   private released = false;
   private chunkTime = 0;
-  private errorBody = '';
-  private readonly decoder = new StringDecoder('utf8');
-  private readonly parser = new SseParser((data) => this.onEvent(data));
+  /** The body of a response that is not 200, decoded (null until one arrives). */
+  private errorBody: { decoder: StringDecoder; text: string } | null = null;
+  private readonly parser = new SseParser((bytes, start, end) => this.onEvent(bytes, start, end));
 
   constructor(
     private readonly target: ChatTarget,
@@ -189,16 +190,17 @@ class ChatRequest implements InFlight, ResponseHandler {
     if (!this.released) this.connection.abort(new Error(error));
   }
 
-  /** One SSE event's data (called by the parser). */
-  onEvent(data: string): void {
+  /** One SSE event's data (called by the parser): bytes, decoded only where needed. */
+  onEvent(bytes: Buffer, start: number, end: number): void {
     if (this.finished) return;
-    if (data === '[DONE]') {
+    if (end - start === DONE.length && bytes.compare(DONE, 0, DONE.length, start, end) === 0) {
       this.sawDone = true;
       return;
     }
     const outcome = this.outcome;
-    let content = commonChunkContent(data);
+    let content = commonChunkContent(bytes, start, end);
     if (content === null) {
+      const data = bytes.toString('utf8', start, end);
       let chunk: ChunkFields;
       try {
         chunk = slowChunk(data);
@@ -229,21 +231,22 @@ class ChatRequest implements InFlight, ResponseHandler {
 
   onData(chunk: Buffer): void {
     if (this.outcome.httpStatus !== 200) {
-      if (this.errorBody.length < MAX_ERROR_BODY) this.errorBody += this.decoder.write(chunk);
+      const body = (this.errorBody ??= { decoder: new StringDecoder('utf8'), text: '' });
+      if (body.text.length < MAX_ERROR_BODY) body.text += body.decoder.write(chunk);
       return;
     }
     this.chunkTime = performance.now();
-    this.parser.push(this.decoder.write(chunk));
+    this.parser.push(chunk);
     this.target.afterRead?.();
   }
 
   onComplete(): void {
     this.release();
     if (this.outcome.httpStatus !== 200) {
-      this.finish(`HTTP ${this.outcome.httpStatus}: ${errorMessage(this.errorBody + this.decoder.end())}`);
+      const body = this.errorBody;
+      this.finish(`HTTP ${this.outcome.httpStatus}: ${errorMessage(body === null ? '' : body.text + body.decoder.end())}`);
       return;
     }
-    this.parser.push(this.decoder.end());
     this.parser.end();
     this.finish(null);
   }
