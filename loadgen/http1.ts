@@ -190,27 +190,41 @@ export class Http1Connection {
       this.fail(new ProtocolError(`malformed header line: ${excerpt(buf, start, end, 80)}`));
       return;
     }
-    // Only four headers frame the response; the others are not even turned into strings.
-    const nameLength = colon - start;
-    if (nameLength !== 10 && nameLength !== 14 && nameLength !== 17) return;
-    const name = buf.toString('latin1', start, colon).toLowerCase();
-    const value = () => buf.toString('latin1', colon + 1, end).trim().toLowerCase();
-    if (name === 'content-length') {
-      const text = value();
-      if (!/^\d{1,15}$/.test(text)) this.fail(new ProtocolError(`malformed content-length: ${JSON.stringify(text)}`));
-      else this.contentLength = Number(text);
-    } else if (name === 'transfer-encoding') {
-      const codings = value().split(',');
-      this.chunked = codings[codings.length - 1]!.trim() === 'chunked';
-      // Any other final coding: the body runs until the server closes.
+    // Only four headers frame the response, and they are read as bytes: no strings per response.
+    trim(buf, colon + 1, end);
+    const valueStart = itemStart;
+    const valueEnd = itemEnd;
+    if (nameIs(buf, start, colon, CONTENT_LENGTH)) {
+      let length = 0;
+      for (let i = valueStart; i < valueEnd; i++) length = isDigit(buf[i]!) ? length * 10 + buf[i]! - 48 : Number.NaN;
+      if (!(valueEnd > valueStart && valueEnd - valueStart <= 15 && length >= 0)) this.fail(new ProtocolError(`malformed content-length: ${excerpt(buf, valueStart, valueEnd, 40)}`));
+      else this.contentLength = length;
+    } else if (nameIs(buf, start, colon, TRANSFER_ENCODING)) {
+      // The last coding decides; any other than chunked: the body runs until the server closes.
+      const lastComma = buf.lastIndexOf(44, valueEnd - 1);
+      trim(buf, lastComma >= valueStart ? lastComma + 1 : valueStart, valueEnd);
+      this.chunked = nameIs(buf, itemStart, itemEnd, CHUNKED);
       if (!this.chunked) this.closeAfter = true;
-    } else if (name === 'connection') {
-      const tokens = value().split(',').map((t) => t.trim());
-      if (tokens.includes('close')) this.closeAfter = true;
-      else if (tokens.includes('keep-alive')) this.closeAfter = false;
-    } else if (name === 'keep-alive') {
-      const timeout = /(?:^|,)\s*timeout=(\d+)/.exec(value());
-      if (timeout) this.reusableForMs = Math.max(0, Number(timeout[1]) * 1000 - KEEP_ALIVE_MARGIN_MS);
+    } else if (nameIs(buf, start, colon, CONNECTION)) {
+      let close = false;
+      let keepAlive = false;
+      for (let p = valueStart; p <= valueEnd; ) {
+        p = nextItem(buf, p, valueEnd);
+        close ||= nameIs(buf, itemStart, itemEnd, CLOSE);
+        keepAlive ||= nameIs(buf, itemStart, itemEnd, KEEP_ALIVE);
+      }
+      if (close) this.closeAfter = true;
+      else if (keepAlive) this.closeAfter = false;
+    } else if (nameIs(buf, start, colon, KEEP_ALIVE)) {
+      for (let p = valueStart; p <= valueEnd; ) {
+        p = nextItem(buf, p, valueEnd);
+        const digitsStart = itemStart + TIMEOUT.length;
+        if (itemEnd <= digitsStart || !nameIs(buf, itemStart, digitsStart, TIMEOUT)) continue;
+        let seconds = 0;
+        let i = digitsStart;
+        for (; i < itemEnd && isDigit(buf[i]!); i++) seconds = seconds * 10 + buf[i]! - 48;
+        if (i > digitsStart) this.reusableForMs = Math.max(0, seconds * 1000 - KEEP_ALIVE_MARGIN_MS);
+      }
     }
   }
 
@@ -256,6 +270,56 @@ export class Http1Connection {
     if (!this.closed) this.close();
     handler?.onError(error);
   }
+}
+
+const CONTENT_LENGTH = Buffer.from('content-length');
+const TRANSFER_ENCODING = Buffer.from('transfer-encoding');
+const CONNECTION = Buffer.from('connection');
+const KEEP_ALIVE = Buffer.from('keep-alive');
+const CHUNKED = Buffer.from('chunked');
+const CLOSE = Buffer.from('close');
+const TIMEOUT = Buffer.from('timeout=');
+
+/** buf[start, end) is `lower` (lowercase ASCII), compared case-insensitively. */
+function nameIs(buf: Buffer, start: number, end: number, lower: Buffer): boolean {
+  if (end - start !== lower.length) return false;
+  for (let i = 0; i < lower.length; i++) {
+    const c = buf[start + i]!;
+    const l = lower[i]!;
+    if (c !== l && !(l >= 97 && l <= 122 && c === l - 32)) return false;
+  }
+  return true;
+}
+
+function isWhitespace(c: number): boolean {
+  return c === 32 || c === 9;
+}
+
+// The span trim() and nextItem() found (module state: no array per header).
+let itemStart = 0;
+let itemEnd = 0;
+
+/** Sets [itemStart, itemEnd) to [start, end) without leading and trailing spaces and tabs. */
+function trim(buf: Buffer, start: number, end: number): void {
+  while (start < end && isWhitespace(buf[start]!)) start++;
+  while (end > start && isWhitespace(buf[end - 1]!)) end--;
+  itemStart = start;
+  itemEnd = end;
+}
+
+/**
+ * For comma-separated lists: the item at p, trimmed, into [itemStart, itemEnd); returns where the
+ * next item starts (past `end` after the last one).
+ */
+function nextItem(buf: Buffer, p: number, end: number): number {
+  let comma = buf.indexOf(44, p);
+  if (comma === -1 || comma > end) comma = end;
+  trim(buf, p, comma);
+  return comma + 1;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
 }
 
 function digit(c: number): number {

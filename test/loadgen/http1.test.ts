@@ -149,6 +149,48 @@ describe('Http1Connection', () => {
     expect(old.reusable(Date.now())).toBe(false);
   });
 
+  it('reads the four framing headers whatever their case, spacing and list form', async () => {
+    const cases: Array<[string, string, boolean]> = [
+      // [head lines, expected body, connection reusable afterwards]
+      ['CONTENT-LENGTH:   3  \r\n', 'abc', true],
+      ['Transfer-Encoding: gzip ,\tChunked\r\n', 'abc', true],
+      ['Transfer-Encoding: chunked, gzip\r\n', '3\r\nabc\r\n0\r\n\r\n', false],
+      ['Connection: upgrade ,  CLOSE\r\nContent-Length: 3\r\n', 'abc', false],
+      ['connection: Keep-Alive\r\ncontent-length: 3\r\n', 'abc', true],
+    ];
+    for (const [head, body, reusable] of cases) {
+      const chunked = /chunked\r/i.test(head) && !/gzip\r/.test(head);
+      const { url } = await rawServer((_, socket) => {
+        if (chunked) socket.write(`HTTP/1.1 200 OK\r\n${head}\r\n3\r\nabc\r\n0\r\n\r\n`);
+        else if (head.includes('gzip\r')) socket.end(`HTTP/1.1 200 OK\r\n${head}\r\n${body}`);
+        else socket.write(`HTTP/1.1 200 OK\r\n${head}\r\n${body}`);
+      });
+      const connection = new Http1Connection(url);
+      closers.push(() => connection.close());
+      expect(await send(connection), head).toMatchObject({ status: 200, body, error: null });
+      expect(connection.reusable(Date.now()), head).toBe(reusable);
+    }
+    // HTTP/1.0 stays open only when it says keep-alive.
+    const { url: url10 } = await rawServer((_, socket) => socket.write('HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok'));
+    const kept = new Http1Connection(url10);
+    closers.push(() => kept.close());
+    expect(await send(kept)).toMatchObject({ status: 200, body: 'ok', error: null });
+    expect(kept.reusable(Date.now())).toBe(true);
+    // Keep-Alive: the timeout item among others (3 s less the 1 s margin); a malformed one is ignored (4 s default).
+    for (const [value, reusableAt2500ms] of [['max=100, Timeout=3', false], ['timeout=x', true], ['timeout=', true]] as const) {
+      const { url } = await rawServer((_, socket) => socket.write(`HTTP/1.1 200 OK\r\nKeep-Alive: ${value}\r\nContent-Length: 0\r\n\r\n`));
+      const connection = new Http1Connection(url);
+      closers.push(() => connection.close());
+      await send(connection);
+      expect(connection.reusable(Date.now() + 1500), value).toBe(true);
+      expect(connection.reusable(Date.now() + 2500), value).toBe(reusableAt2500ms);
+    }
+    for (const value of ['', '1 2', '0x10', '-1', '1234567890123456']) {
+      const { url } = await rawServer((_, socket) => socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${value}\r\n\r\n`));
+      expect((await send(new Http1Connection(url))).error?.message, value).toMatch(/malformed content-length/);
+    }
+  });
+
   it("honours the server's Keep-Alive timeout: no reuse of a connection the server may be closing", async () => {
     const { url } = await rawServer((_, socket) => socket.write('HTTP/1.1 200 OK\r\nKeep-Alive: timeout=1\r\nContent-Length: 0\r\n\r\n'));
     const connection = new Http1Connection(url);
