@@ -125,9 +125,11 @@ export const LoadgenResult = z.object({
     event_loop_delay_ms: z.object({ p50: figure, p99: figure, max: figure }),
     /** Where /metrics was scraped and parsed: `worker`, or `main-thread (...)` with the reason. */
     metrics_sampler: z.string(),
+    /** Requests replayed against an in-process responder before the clock, to warm the client's code up (0: none). */
+    warm_up_requests: z.number().int().default(0),
   })
   // Absent from results written before these figures existed.
-  .default({ cpu_percent: null, event_loop_delay_ms: { p50: null, p99: null, max: null }, metrics_sampler: 'unknown' }),
+  .default({ cpu_percent: null, event_loop_delay_ms: { p50: null, p99: null, max: null }, metrics_sampler: 'unknown', warm_up_requests: 0 }),
   /** Error message -> count, most frequent first (at most 20). */
   errors: z.record(z.string(), z.number().int()),
   cache_statistics: CacheStatistics,

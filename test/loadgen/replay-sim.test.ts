@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { runLoadgen, type LoadgenOptions } from '../../loadgen/run.ts';
 import type { RequestRecord } from '../../loadgen/result-schema.ts';
 import { formatTimestamp } from '../../loadgen/trace-synth.ts';
-import { SIM_MODEL, startSim, type SimProcess } from './sim-process.ts';
+import { SIM_MODEL, scrapeCounters, startSim, type SimProcess } from './sim-process.ts';
+import { WARM_UP_REQUESTS } from '../../loadgen/warmup.ts';
 
 let dir: string;
 const sims: SimProcess[] = [];
@@ -114,6 +115,25 @@ describe('against the simulator', () => {
     expect(late.due_ms).toBe(late.scheduled_ms);
     expect(late.sent_ms! - late.scheduled_ms).toBeLessThan(50);
     expect(run.result.prompt_size.error_tokens.max).toBe(0);
+    // A slow schedule (3 turns in its busiest 10 ms) is not warmed up.
+    expect(run.result.client.warm_up_requests).toBe(0);
+  });
+
+  it('warms a fast run up against an in-process responder first; the server under test sees none of it', async () => {
+    const s = await sim(['--speed', 'inf']);
+    // 300 single-turn conversations, one every 0.25 ms at rate 4000 (40 in any 10 ms).
+    const rows: Array<[number, string, number, number]> = Array.from({ length: 300 }, (_, i) => [i, `w${i}`, 12, 4]);
+    const counters = (): Promise<Record<string, number>> => scrapeCounters(s.baseUrl, ['vllm:request_success', 'vllm:prompt_tokens']);
+    const before = await counters();
+    const run = await runLoadgen(options(s, await trace('warm', rows), 'warm', { requestRate: 4000 }));
+    const after = await counters();
+    expect(run.result.client.warm_up_requests).toBe(WARM_UP_REQUESTS);
+    expect(run.result.completed).toBe(rows.length);
+    expect(after['vllm:request_success']! - before['vllm:request_success']!).toBe(rows.length);
+    // Every prompt the server counted came from the run's own requests.
+    const records = await readRecords(join(dir, 'warm'));
+    const promptTokens = records.reduce((sum, r) => sum + r.prompt_tokens!, 0);
+    expect(after['vllm:prompt_tokens']! - before['vllm:prompt_tokens']!).toBe(promptTokens);
   });
 
   it('records failed turns without inventing replies, and the conversation goes on', async () => {

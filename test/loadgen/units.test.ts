@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { counterNames, flattenMetrics, parseMetrics } from '../../loadgen/prometheus.ts';
 import { computeCacheStatistics, type ScrapeSummary } from '../../loadgen/cache-stats.ts';
-import { scheduleTimes, serverRoot, warmConnections } from '../../loadgen/run.ts';
+import { busiest10Ms, scheduleTimes, serverRoot, warmConnections } from '../../loadgen/run.ts';
 import { DeadlineHeap } from '../../loadgen/deadline-heap.ts';
 import { PromptBuilder, ASSUMED_CALIBRATION } from '../../loadgen/prompt.ts';
 import type { TraceTurn } from '../../loadgen/trace-parse.ts';
@@ -75,13 +75,18 @@ describe('computeCacheStatistics', () => {
   });
 });
 
-describe('warmConnections', () => {
+describe('busiest10Ms and warmConnections', () => {
   it('opens as many connections as the busiest 10 ms of the schedule holds, 4 to 256', () => {
-    expect(warmConnections(new Float64Array([0, 100, 200]))).toBe(4);
+    expect(busiest10Ms(new Float64Array([0, 100, 200]))).toBe(1);
+    expect(warmConnections(busiest10Ms(new Float64Array([0, 100, 200])))).toBe(4);
     // 30 requests inside [50, 59.9], the rest 20 ms apart.
     const times = [0, 20, 40, ...Array.from({ length: 30 }, (_, i) => 50 + i * 0.33), 80, 100];
-    expect(warmConnections(new Float64Array(times))).toBe(30);
-    expect(warmConnections(new Float64Array(1000))).toBe(256);
+    expect(busiest10Ms(new Float64Array(times))).toBe(30);
+    expect(warmConnections(busiest10Ms(new Float64Array(times)))).toBe(30);
+    // 10 ms apart exactly: never two in one window.
+    expect(busiest10Ms(new Float64Array([0, 10, 20, 30]))).toBe(1);
+    expect(busiest10Ms(new Float64Array(0))).toBe(0);
+    expect(warmConnections(busiest10Ms(new Float64Array(1000)))).toBe(256);
   });
 });
 
