@@ -142,7 +142,6 @@ export async function runLoadgen(options: LoadgenOptions): Promise<LoadgenRun> {
   setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
   // The garbage of loading the trace is collected now rather than in a pause mid-run.
   collectGarbage();
-  if (process.env.KVSWEEP_SETTLE_MS) await new Promise((r) => setTimeout(r, Number(process.env.KVSWEEP_SETTLE_MS)));
   loopDelay.enable();
   const cpuBefore = process.cpuUsage();
   const running = replay.run();
