@@ -51,7 +51,8 @@ export function slowChunk(data: string): ChunkFields {
  */
 export function commonChunkContent(bytes: Buffer, start = 0, end = bytes.length): string | null {
   contentStart = -1;
-  if (skipWhitespace(bytes, topLevel(bytes, skipWhitespace(bytes, start, end), end), end) !== end || contentStart < 0) return null;
+  const afterChunk = object(bytes, skipWhitespace(bytes, start, end), end, Level.Top);
+  if (skipWhitespace(bytes, afterChunk, end) !== end || contentStart < 0) return null;
   return contentEscaped
     ? (JSON.parse(`"${bytes.toString('utf8', contentStart, contentEnd)}"`) as string)
     : bytes.toString('utf8', contentStart, contentEnd);
@@ -75,14 +76,10 @@ const NAMES: Array<[Key, Buffer]> = [
   [Key.Error, Buffer.from('error')],
 ];
 
-/** The top-level object: exactly one `choices`; returns the position after it or -1. */
-function topLevel(b: Buffer, p: number, end: number): number {
-  return object(b, p, end, Level.Top);
-}
-
 /**
  * An object at one of the three levels; the member that leads to the content (choices, delta,
- * content) must appear exactly once, every other member is simple.
+ * content) must appear exactly once, every other member is simple. Returns the position after the
+ * object or -1.
  */
 function object(b: Buffer, p: number, end: number, level: Level): number {
   if (p < 0 || p >= end || b[p] !== 123 /* { */) return -1;
