@@ -11,7 +11,7 @@ import tls from 'node:tls';
 
 export interface ResponseHandler {
   onHeaders(status: number): void;
-  /** A piece of the (de-chunked) body: a view of the socket's buffer, valid during the call. */
+  /** A piece of the (de-chunked) body: a view of the read buffer, valid only during the call (it is reused). */
   onData(chunk: Buffer): void;
   onComplete(): void;
   /** The request failed (connection refused or lost, malformed response, abort); no more calls. */
@@ -27,6 +27,8 @@ const MAX_HEAD_BYTES = 64 * 1024;
 const enum State { Status, Headers, ChunkSize, ChunkData, ChunkEnd, Trailers, Sized, UntilClose, Idle }
 
 const CRLF = Buffer.from('\r\n');
+/** Where plain-TCP connections read (see the constructor). */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
 export class ProtocolError extends Error {}
 
@@ -51,12 +53,22 @@ export class Http1Connection {
   constructor(private readonly origin: URL, tlsOptions: tls.ConnectionOptions = {}) {
     const port = Number(origin.port) || (origin.protocol === 'https:' ? 443 : 80);
     const host = origin.hostname.replace(/^\[|\]$/g, '');
-    this.socket =
-      origin.protocol === 'https:'
-        ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, ...tlsOptions })
-        : net.connect({ host, port });
+    if (origin.protocol === 'https:') {
+      this.socket = tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, ...tlsOptions });
+      this.socket.on('data', (data: Buffer) => this.onRead(data));
+    } else {
+      // Plain TCP reads into one buffer shared by every connection (reads are handled one at a
+      // time), not a new Buffer and ArrayBuffer per read: what outlives a read is copied.
+      const onread = {
+        buffer: READ_BUFFER,
+        callback: (length: number): boolean => {
+          this.onRead(READ_BUFFER.subarray(0, length));
+          return true;
+        },
+      };
+      this.socket = net.connect({ host, port, onread });
+    }
     this.socket.setNoDelay(true);
-    this.socket.on('data', (data: Buffer) => this.onRead(data));
     this.socket.on('end', () => this.onEnd());
     this.socket.on('error', (error) => this.fail(error));
     this.socket.on('close', () => this.fail(new Error('connection closed')));
@@ -115,7 +127,8 @@ export class Http1Connection {
       const eol = buf.indexOf(CRLF, pos);
       if (eol === -1) {
         if (length - pos > MAX_HEAD_BYTES) this.fail(new ProtocolError('response head line longer than 64 KB'));
-        else this.pending = buf.subarray(pos);
+        // A copy: the read buffer is reused.
+        else this.pending = Buffer.from(buf.subarray(pos));
         return;
       }
       this.line(buf, pos, eol);
