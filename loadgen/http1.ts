@@ -27,7 +27,7 @@ const MAX_HEAD_BYTES = 64 * 1024;
 const enum State { Status, Headers, ChunkSize, ChunkData, ChunkEnd, Trailers, Sized, UntilClose, Idle }
 
 const CRLF = Buffer.from('\r\n');
-/** Where plain-TCP connections read (see the constructor). */
+/** Where every connection reads (see the constructor). */
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
 export class ProtocolError extends Error {}
@@ -53,21 +53,20 @@ export class Http1Connection {
   constructor(private readonly origin: URL, tlsOptions: tls.ConnectionOptions = {}) {
     const port = Number(origin.port) || (origin.protocol === 'https:' ? 443 : 80);
     const host = origin.hostname.replace(/^\[|\]$/g, '');
-    if (origin.protocol === 'https:') {
-      this.socket = tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, ...tlsOptions });
-      this.socket.on('data', (data: Buffer) => this.onRead(data));
-    } else {
-      // Plain TCP reads into one buffer shared by every connection (reads are handled one at a
-      // time), not a new Buffer and ArrayBuffer per read: what outlives a read is copied.
-      const onread = {
-        buffer: READ_BUFFER,
-        callback: (length: number): boolean => {
-          this.onRead(READ_BUFFER.subarray(0, length));
-          return true;
-        },
-      };
-      this.socket = net.connect({ host, port, onread });
-    }
+    // Reads go into one buffer shared by every connection (reads are handled one at a time), not
+    // a new Buffer and ArrayBuffer per read: whatever outlives a read is copied.
+    const onread = {
+      buffer: READ_BUFFER,
+      callback: (length: number): boolean => {
+        this.onRead(READ_BUFFER.subarray(0, length));
+        return true;
+      },
+    };
+    this.socket =
+      origin.protocol === 'https:'
+        ? // tls.connect takes onread since Node 15.1 (nodejs/node#35753); @types/node does not list it.
+          tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, ...tlsOptions, onread } as tls.ConnectionOptions)
+        : net.connect({ host, port, onread });
     this.socket.setNoDelay(true);
     this.socket.on('end', () => this.onEnd());
     this.socket.on('error', (error) => this.fail(error));
