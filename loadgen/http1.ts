@@ -8,6 +8,7 @@
 // 3-20 ms (docs/loadgen.md). Everything else (metrics, /tokenize, resets) still uses fetch/undici.
 import net from 'node:net';
 import tls from 'node:tls';
+import { digit, excerpt, isDigit, nameIs, nextItem, span, trim } from './bytes.ts';
 
 export interface ResponseHandler {
   onHeaders(status: number): void;
@@ -204,8 +205,8 @@ export class Http1Connection {
     }
     // Only four headers frame the response, and they are read as bytes: no strings per response.
     trim(buf, colon + 1, end);
-    const valueStart = itemStart;
-    const valueEnd = itemEnd;
+    const valueStart = span.start;
+    const valueEnd = span.end;
     if (nameIs(buf, start, colon, CONTENT_LENGTH)) {
       let length = 0;
       for (let i = valueStart; i < valueEnd; i++) length = isDigit(buf[i]!) ? length * 10 + buf[i]! - 48 : Number.NaN;
@@ -215,26 +216,26 @@ export class Http1Connection {
       // The last coding decides; any other than chunked: the body runs until the server closes.
       const lastComma = buf.lastIndexOf(44, valueEnd - 1);
       trim(buf, lastComma >= valueStart ? lastComma + 1 : valueStart, valueEnd);
-      this.chunked = nameIs(buf, itemStart, itemEnd, CHUNKED);
+      this.chunked = nameIs(buf, span.start, span.end, CHUNKED);
       if (!this.chunked) this.closeAfter = true;
     } else if (nameIs(buf, start, colon, CONNECTION)) {
       let close = false;
       let keepAlive = false;
       for (let p = valueStart; p <= valueEnd; ) {
         p = nextItem(buf, p, valueEnd);
-        close ||= nameIs(buf, itemStart, itemEnd, CLOSE);
-        keepAlive ||= nameIs(buf, itemStart, itemEnd, KEEP_ALIVE);
+        close ||= nameIs(buf, span.start, span.end, CLOSE);
+        keepAlive ||= nameIs(buf, span.start, span.end, KEEP_ALIVE);
       }
       if (close) this.closeAfter = true;
       else if (keepAlive) this.closeAfter = false;
     } else if (nameIs(buf, start, colon, KEEP_ALIVE)) {
       for (let p = valueStart; p <= valueEnd; ) {
         p = nextItem(buf, p, valueEnd);
-        const digitsStart = itemStart + TIMEOUT.length;
-        if (itemEnd <= digitsStart || !nameIs(buf, itemStart, digitsStart, TIMEOUT)) continue;
+        const digitsStart = span.start + TIMEOUT.length;
+        if (span.end <= digitsStart || !nameIs(buf, span.start, digitsStart, TIMEOUT)) continue;
         let seconds = 0;
         let i = digitsStart;
-        for (; i < itemEnd && isDigit(buf[i]!); i++) seconds = seconds * 10 + buf[i]! - 48;
+        for (; i < span.end && isDigit(buf[i]!); i++) seconds = seconds * 10 + buf[i]! - 48;
         if (i > digitsStart) this.reusableForMs = Math.max(0, seconds * 1000 - KEEP_ALIVE_MARGIN_MS);
       }
     }
@@ -291,54 +292,3 @@ const KEEP_ALIVE = Buffer.from('keep-alive');
 const CHUNKED = Buffer.from('chunked');
 const CLOSE = Buffer.from('close');
 const TIMEOUT = Buffer.from('timeout=');
-
-/** buf[start, end) is `lower` (lowercase ASCII), compared case-insensitively. */
-function nameIs(buf: Buffer, start: number, end: number, lower: Buffer): boolean {
-  if (end - start !== lower.length) return false;
-  for (let i = 0; i < lower.length; i++) {
-    const c = buf[start + i]!;
-    const l = lower[i]!;
-    if (c !== l && !(l >= 97 && l <= 122 && c === l - 32)) return false;
-  }
-  return true;
-}
-
-function isWhitespace(c: number): boolean {
-  return c === 32 || c === 9;
-}
-
-// The span trim() and nextItem() found (module state: no array per header).
-let itemStart = 0;
-let itemEnd = 0;
-
-/** Sets [itemStart, itemEnd) to [start, end) without leading and trailing spaces and tabs. */
-function trim(buf: Buffer, start: number, end: number): void {
-  while (start < end && isWhitespace(buf[start]!)) start++;
-  while (end > start && isWhitespace(buf[end - 1]!)) end--;
-  itemStart = start;
-  itemEnd = end;
-}
-
-/**
- * For comma-separated lists: the item at p, trimmed, into [itemStart, itemEnd); returns where the
- * next item starts (past `end` after the last one).
- */
-function nextItem(buf: Buffer, p: number, end: number): number {
-  let comma = buf.indexOf(44, p);
-  if (comma === -1 || comma > end) comma = end;
-  trim(buf, p, comma);
-  return comma + 1;
-}
-
-function isDigit(c: number): boolean {
-  return c >= 48 && c <= 57;
-}
-
-function digit(c: number): number {
-  return c >= 48 && c <= 57 ? c - 48 : Number.NaN;
-}
-
-/** The first `max` bytes of buf[start, end), quoted, for an error message. */
-function excerpt(buf: Buffer, start: number, end: number, max: number): string {
-  return JSON.stringify(buf.toString('latin1', start, Math.min(end, start + max)));
-}

@@ -5,6 +5,7 @@
 // content becomes a string. Anything else (usage, errors, nested values, malformed text) is
 // decoded and goes through JSON.parse, which gives the same answer for every chunk the fast path
 // accepts.
+import { isDigit } from './bytes.ts';
 
 export interface ChunkUsage {
   promptTokens: number | null;
@@ -180,10 +181,6 @@ function digits(b: Buffer, p: number, end: number): number {
   const first = p;
   while (p < end && isDigit(b[p]!)) p++;
   return p > first ? p : -1;
-}
-
-function isDigit(c: number): boolean {
-  return c >= 48 && c <= 57;
 }
 
 /**
