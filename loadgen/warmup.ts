@@ -36,7 +36,7 @@ export interface WarmUpResult {
  */
 export const WARM_UP_MIN_BUSIEST_10MS = 10;
 /**
- * Enough for V8 to optimize the per-request and per-chunk code (16,000 chunks), in ~0.5 s. Side by
+ * Enough for V8 to optimize the per-request and per-chunk code (16,000 chunks), in ~0.3 s. Side by
  * side at 5,000 req/s it cut the late sends of a run's first second by about a third
  * (docs/loadgen.md).
  */
