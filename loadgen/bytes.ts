@@ -10,6 +10,20 @@ export function digit(c: number): number {
   return isDigit(c) ? c - 48 : Number.NaN;
 }
 
+/** The value of a hexadecimal digit (either case), -1 for any other byte. */
+export function hexValue(c: number): number {
+  if (isDigit(c)) return c - 48;
+  const lower = c | 32;
+  return lower >= 97 && lower <= 102 ? lower - 87 : -1;
+}
+
+/** buf[start, end) is `word`, byte for byte (a loop: cheaper than a native call for a few bytes). */
+export function bytesAre(buf: Buffer, start: number, end: number, word: Buffer): boolean {
+  if (end - start !== word.length) return false;
+  for (let i = 0; i < word.length; i++) if (buf[start + i] !== word[i]) return false;
+  return true;
+}
+
 function isSpaceOrTab(c: number): boolean {
   return c === 32 || c === 9;
 }

@@ -6,6 +6,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import { performance } from 'node:perf_hooks';
 import { Http1Connection, type ResponseHandler } from './http1.ts';
+import { bytesAre } from './bytes.ts';
 import { SseParser } from './sse.ts';
 import { commonChunkContent, slowChunk, type ChunkFields } from './stream-chunk.ts';
 
@@ -193,7 +194,7 @@ class ChatRequest implements InFlight, ResponseHandler {
   /** One SSE event's data (called by the parser): bytes, decoded only where needed. */
   onEvent(bytes: Buffer, start: number, end: number): void {
     if (this.finished) return;
-    if (end - start === DONE.length && bytes.compare(DONE, 0, DONE.length, start, end) === 0) {
+    if (bytesAre(bytes, start, end, DONE)) {
       this.sawDone = true;
       return;
     }

@@ -8,7 +8,7 @@
 // 3-20 ms (docs/loadgen.md). Everything else (metrics, /tokenize, resets) still uses fetch/undici.
 import net from 'node:net';
 import tls from 'node:tls';
-import { digit, excerpt, isDigit, nameIs, nextItem, span, trim } from './bytes.ts';
+import { bytesAre, digit, excerpt, hexValue, isDigit, nameIs, nextItem, span, trim } from './bytes.ts';
 
 export interface ResponseHandler {
   onHeaders(status: number): void;
@@ -141,7 +141,7 @@ export class Http1Connection {
     switch (this.state) {
       case State.Status: {
         // HTTP/1.x NNN reason
-        if (end - start < 12 || buf.toString('latin1', start, start + 7) !== 'HTTP/1.' || buf[start + 8] !== 32) {
+        if (end - start < 12 || !bytesAre(buf, start, start + 7, HTTP_1) || buf[start + 8] !== 32) {
           this.fail(new ProtocolError(`malformed status line: ${excerpt(buf, start, end, 80)}`));
           return;
         }
@@ -168,7 +168,7 @@ export class Http1Connection {
         let valid = true;
         for (let i = start; i < end; i++) {
           const c = buf[i]!;
-          const value = c >= 48 && c <= 57 ? c - 48 : (c | 32) >= 97 && (c | 32) <= 102 ? (c | 32) - 87 : -1;
+          const value = hexValue(c);
           if (value === -1) {
             // The hex digits may be followed by whitespace or a `;` chunk extension, nothing else.
             valid = c === 59 || c === 32 || c === 9;
@@ -209,7 +209,7 @@ export class Http1Connection {
     const valueEnd = span.end;
     if (nameIs(buf, start, colon, CONTENT_LENGTH)) {
       let length = 0;
-      for (let i = valueStart; i < valueEnd; i++) length = isDigit(buf[i]!) ? length * 10 + buf[i]! - 48 : Number.NaN;
+      for (let i = valueStart; i < valueEnd; i++) length = length * 10 + digit(buf[i]!);
       if (!(valueEnd > valueStart && valueEnd - valueStart <= 15 && length >= 0)) this.fail(new ProtocolError(`malformed content-length: ${excerpt(buf, valueStart, valueEnd, 40)}`));
       else this.contentLength = length;
     } else if (nameIs(buf, start, colon, TRANSFER_ENCODING)) {
@@ -235,7 +235,7 @@ export class Http1Connection {
         if (span.end <= digitsStart || !nameIs(buf, span.start, digitsStart, TIMEOUT)) continue;
         let seconds = 0;
         let i = digitsStart;
-        for (; i < span.end && isDigit(buf[i]!); i++) seconds = seconds * 10 + buf[i]! - 48;
+        for (; i < span.end && isDigit(buf[i]!); i++) seconds = seconds * 10 + digit(buf[i]!);
         if (i > digitsStart) this.reusableForMs = Math.max(0, seconds * 1000 - KEEP_ALIVE_MARGIN_MS);
       }
     }
@@ -285,6 +285,7 @@ export class Http1Connection {
   }
 }
 
+const HTTP_1 = Buffer.from('HTTP/1.');
 const CONTENT_LENGTH = Buffer.from('content-length');
 const TRANSFER_ENCODING = Buffer.from('transfer-encoding');
 const CONNECTION = Buffer.from('connection');

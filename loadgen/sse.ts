@@ -4,6 +4,7 @@
 // not decoded text, because at thousands of requests per second the decoded stream was the
 // largest thing the client allocated per request (docs/loadgen.md); line ends and field names
 // are ASCII, so nothing needs decoding to find them.
+import { bytesAre } from './bytes.ts';
 
 /** Receives one event's data as bytes: valid only during the call. */
 export type SseDataHandler = (bytes: Buffer, start: number, end: number) => void;
@@ -11,6 +12,7 @@ export type SseDataHandler = (bytes: Buffer, start: number, end: number) => void
 const LF = 10;
 const CR = 13;
 const NEWLINE = Buffer.from('\n');
+const DATA = Buffer.from('data');
 
 export class SseParser {
   /** A line not yet ended at the previous push (a copy). */
@@ -83,8 +85,8 @@ export class SseParser {
       return;
     }
     // Fields other than data (event, id, retry) and comments (':') carry nothing we use.
-    if (end - start < 4 || buffer[start] !== 100 || buffer[start + 1] !== 97 || buffer[start + 2] !== 116 || buffer[start + 3] !== 97) return;
-    let valueStart = start + 4;
+    if (end - start < DATA.length || !bytesAre(buffer, start, start + DATA.length, DATA)) return;
+    let valueStart = start + DATA.length;
     if (valueStart < end) {
       if (buffer[valueStart] !== 58 /* : */) return;
       valueStart++;

@@ -5,7 +5,7 @@
 // content becomes a string. Anything else (usage, errors, nested values, malformed text) is
 // decoded and goes through JSON.parse, which gives the same answer for every chunk the fast path
 // accepts.
-import { isDigit } from './bytes.ts';
+import { bytesAre, hexValue, isDigit } from './bytes.ts';
 
 export interface ChunkUsage {
   promptTokens: number | null;
@@ -131,13 +131,6 @@ function keyOf(b: Buffer, start: number, end: number): Key {
   return Key.Other;
 }
 
-/** b[start, end) is `word` (a byte loop: cheaper than a native call for a few bytes). */
-function bytesAre(b: Buffer, start: number, end: number, word: Buffer): boolean {
-  if (end - start !== word.length) return false;
-  for (let i = 0; i < word.length; i++) if (b[start + i] !== word[i]) return false;
-  return true;
-}
-
 /** null, true, false, a number or a string; returns the position after it or -1. */
 function simpleValue(b: Buffer, p: number, end: number): number {
   if (p < 0 || p >= end) return -1;
@@ -206,7 +199,7 @@ function scanString(b: Buffer, p: number, end: number): number {
 }
 
 function isHex(c: number | undefined): boolean {
-  return c !== undefined && (isDigit(c) || ((c | 32) >= 97 && (c | 32) <= 102));
+  return c !== undefined && hexValue(c) !== -1;
 }
 
 function skipWhitespace(b: Buffer, p: number, end: number): number {
