@@ -1,7 +1,8 @@
 // Closed-loop comparison of the HTTP clients the load generator could use: its own HTTP/1.1
 // connection (loadgen/http1.ts, what it uses), undici's dispatch API on one keep-alive connection
-// per request in flight (what it used before), Node's http module with a keep-alive agent, and fetch. N streaming requests always in flight for a fixed time, each fully
-// read; requests per second and CPU microseconds per request of this process.
+// per request in flight (what it used before), Node's http module with a keep-alive agent, and
+// fetch. N streaming requests always in flight for a fixed time, each fully read; requests per
+// second and CPU microseconds per request of this process.
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Client } from 'undici';
