@@ -21,6 +21,7 @@ interface CliOptions {
   graceS: number;
   resetPrefixCache: boolean;
   tokenize: boolean;
+  gcPacing: boolean;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -41,6 +42,7 @@ export async function main(argv: string[]): Promise<number> {
     .addOption(new Option('--progress <format>', 'machine-readable progress on stdout').choices(['jsonl']))
     .option('--no-reset-prefix-cache', 'do not POST /reset_prefix_cache before the run')
     .option('--no-tokenize', 'do not calibrate prompt sizes with POST /tokenize (assume one token per word)')
+    .option('--no-gc-pacing', "do not collect the client's young-generation garbage in gaps of the schedule")
     .action((opts: CliOptions) => {
       options = opts;
     });
@@ -78,6 +80,7 @@ export async function main(argv: string[]): Promise<number> {
     graceS: o.graceS,
     resetPrefixCache: o.resetPrefixCache,
     calibrate: o.tokenize,
+    gcPacing: o.gcPacing,
     log: (line) => process.stderr.write(`${line}\n`),
     onProgress: jsonl
       ? (c) => emit({ type: 'progress', elapsed_s: round(c.elapsedS), scheduled: c.scheduled, sent: c.sent, completed: c.completed, failed: c.failed, total: c.total })

@@ -7,6 +7,7 @@
 // the deadline, not at it.
 import { performance } from 'node:perf_hooks';
 import { DeadlineHeap } from './deadline-heap.ts';
+import type { GcPacer } from './gc-pacer.ts';
 import { streamChat, type ChatOutcome, type ChatTarget, type InFlight } from './http-chat.ts';
 import type { PromptBuilder } from './prompt.ts';
 import type { TraceTurn } from './trace-parse.ts';
@@ -34,6 +35,8 @@ export interface ReplayOptions {
   timeLimitMs: number | null;
   /** How long requests in flight at the time limit may still finish. */
   graceMs: number;
+  /** Offered every wait of the schedule, to collect garbage where no send is due; null: none. */
+  gcPacer?: GcPacer | null;
 }
 
 export interface ReplayCounters {
@@ -84,6 +87,8 @@ export class Replay {
   private failed = 0;
   private maxConcurrent = 0;
   private resolveDone: (() => void) | null = null;
+  /** The deadline whose wait was last offered to the GC pacer (each wait is offered once). */
+  private gapOfferedFor = Number.NaN;
 
   constructor(private readonly options: ReplayOptions) {
     options.target.afterRead = this.sendDue;
@@ -188,6 +193,12 @@ export class Replay {
     const deadline = heap.peekKey();
     let now = performance.now();
     const wait = deadline - (now - start);
+    const pacer = this.options.gcPacer;
+    if (pacer && wait >= pacer.minGapMs && deadline !== this.gapOfferedFor) {
+      this.gapOfferedFor = deadline;
+      // A collection took time: look at the schedule again (sends may be due now).
+      if (pacer.offerGap(wait)) return this.pump();
+    }
     if (wait > SPIN_WINDOW_MS) {
       this.timerDeadline = deadline;
       this.timer = setTimeout(this.pump, wait - SPIN_WINDOW_MS);

@@ -63,6 +63,14 @@ export const DistributionSummary = z.object({
   max: figure,
 });
 
+const GcPacing = z.object({
+  enabled: z.boolean(),
+  collections: z.number().int(),
+  pause_ms_total: z.number(),
+  pause_ms_max: figure,
+});
+const NO_GC_PACING = { enabled: false, collections: 0, pause_ms_total: 0, pause_ms_max: null };
+
 export const LoadgenResult = z.object({
   date: z.string(),
   backend: z.literal('openai-chat'),
@@ -127,9 +135,11 @@ export const LoadgenResult = z.object({
     metrics_sampler: z.string(),
     /** Requests replayed against an in-process responder before the clock, to warm the client's code up (0: none). */
     warm_up_requests: z.number().int().default(0),
+    /** Young-generation collections the client ran in gaps of its schedule (loadgen/gc-pacer.ts). */
+    gc_pacing: GcPacing.default(NO_GC_PACING),
   })
   // Absent from results written before these figures existed.
-  .default({ cpu_percent: null, event_loop_delay_ms: { p50: null, p99: null, max: null }, metrics_sampler: 'unknown', warm_up_requests: 0 }),
+  .default({ cpu_percent: null, event_loop_delay_ms: { p50: null, p99: null, max: null }, metrics_sampler: 'unknown', warm_up_requests: 0, gc_pacing: NO_GC_PACING }),
   /** Error message -> count, most frequent first (at most 20). */
   errors: z.record(z.string(), z.number().int()),
   cache_statistics: CacheStatistics,

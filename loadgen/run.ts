@@ -7,7 +7,6 @@ import { once } from 'node:events';
 import { join, resolve } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { UserError } from '../domain/errors.ts';
 import { loadTrace } from './trace.ts';
 import type { TraceTurn } from './trace-parse.ts';
@@ -19,6 +18,7 @@ import { WARM_UP_MIN_BUSIEST_10MS, WARM_UP_RATE, WARM_UP_REQUESTS, warmUpClient 
 import { computeCacheStatistics } from './cache-stats.ts';
 import { ConnectionPool } from './http-chat.ts';
 import { Replay, type ReplayCounters } from './replay.ts';
+import { GcPacer, exposedGc, v8YoungGeneration } from './gc-pacer.ts';
 import { aggregate, formatResultBlock } from './aggregate.ts';
 import type { LoadgenResult, RequestRecord } from './result-schema.ts';
 
@@ -41,6 +41,8 @@ export interface LoadgenOptions {
   /** Measure prompt sizes with POST /tokenize (default true). */
   calibrate?: boolean;
   metricsIntervalMs?: number;
+  /** Collect young-generation garbage in the schedule's gaps (default true; loadgen/gc-pacer.ts). */
+  gcPacing?: boolean;
   /** Called about once a second during the replay. */
   onProgress?: (counters: ReplayCounters) => void;
   /** Human-readable lines about the run's steps. */
@@ -126,6 +128,12 @@ export async function runLoadgen(options: LoadgenOptions): Promise<LoadgenRun> {
     }
   }
   await pool.open(warmConnections(busiest), `${basePath}/v1/models`);
+  let gcPacer: GcPacer | null = null;
+  if (options.gcPacing !== false) {
+    const young = v8YoungGeneration();
+    if (typeof young === 'string') log(`client GC pacing off: ${young}`);
+    else gcPacer = new GcPacer(young);
+  }
   const replay = new Replay({
     target: { pool, path: `${basePath}/v1/chat/completions` },
     model: options.model,
@@ -135,6 +143,7 @@ export async function runLoadgen(options: LoadgenOptions): Promise<LoadgenRun> {
     mockDecoding: options.mockDecoding,
     timeLimitMs: options.timeLimitS === null ? null : options.timeLimitS * 1000,
     graceMs: (options.graceS ?? 5) * 1000,
+    gcPacer,
   });
   const progress = options.onProgress ? setInterval(() => options.onProgress!(replay.counters()), 1000) : null;
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
@@ -158,6 +167,10 @@ export async function runLoadgen(options: LoadgenOptions): Promise<LoadgenRun> {
     await pool.destroy();
   }
   loopDelay.disable();
+  if (gcPacer !== null) {
+    const paced = gcPacer.stats();
+    log(`client GC pacing: ${paced.collections} young-generation collections in gaps of the schedule (longest ${paced.pause_ms_max?.toFixed(2) ?? '-'} ms)`);
+  }
   const cpu = process.cpuUsage(cpuBefore);
   const wallMs = outcome.endAt - outcome.startAt;
   options.onProgress?.(replay.counters());
@@ -189,6 +202,7 @@ export async function runLoadgen(options: LoadgenOptions): Promise<LoadgenRun> {
       event_loop_delay_ms: { p50: delayMs(loopDelay.percentile(50)), p99: delayMs(loopDelay.percentile(99)), max: delayMs(loopDelay.max) },
       metrics_sampler: sampler.mode,
       warm_up_requests: warmUpRequests,
+      gc_pacing: { enabled: gcPacer !== null, ...(gcPacer?.stats() ?? { collections: 0, pause_ms_total: 0, pause_ms_max: null }) },
     },
     files: { requests: 'requests.jsonl', metrics: 'metrics.jsonl' },
   });
@@ -209,10 +223,9 @@ export async function runLoadgen(options: LoadgenOptions): Promise<LoadgenRun> {
  */
 const HEAP_GROWING_PERCENT = 300;
 
-/** A full garbage collection (V8's gc(), exposed for this process at run time). */
+/** A full garbage collection. */
 function collectGarbage(): void {
-  setFlagsFromString('--expose-gc');
-  (runInNewContext('gc') as () => void)();
+  exposedGc()();
 }
 
 /** Most turns scheduled within any 10 ms of the schedule. */

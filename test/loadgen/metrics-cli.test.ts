@@ -134,14 +134,18 @@ describe('kvsweep loadgen CLI', () => {
     expect(stderr).toContain('Serving Benchmark Result');
     const result = LoadgenResult.parse(JSON.parse(await readFile(join(resultDir, 'result.json'), 'utf8')));
     expect(result.completed).toBe(progress.at(-1)!.total);
+    expect(result.client.gc_pacing.enabled).toBe(true);
   });
 
-  it('prints the result block on stdout without --progress', async () => {
+  it('prints the result block on stdout without --progress; --no-gc-pacing turns the GC pacer off', async () => {
     const sim = cliSim;
-    const { code, stdout } = await runCli(['--base-url', sim.baseUrl, '--model', SIM_MODEL, '--dataset', dataset, '--request-rate', '20', '--num-prompts', '10', '--result-dir', join(dir, 'cli2')]);
+    const resultDir = join(dir, 'cli2');
+    const { code, stdout } = await runCli(['--base-url', sim.baseUrl, '--model', SIM_MODEL, '--dataset', dataset, '--request-rate', '20', '--num-prompts', '10', '--result-dir', resultDir, '--no-gc-pacing']);
     expect(code).toBe(0);
     expect(stdout).toMatch(/^============ Serving Benchmark Result ============$/m);
     expect(stdout).toMatch(/^Successful requests: +10$/m);
+    const result = LoadgenResult.parse(JSON.parse(await readFile(join(resultDir, 'result.json'), 'utf8')));
+    expect(result.client.gc_pacing).toEqual({ enabled: false, collections: 0, pause_ms_total: 0, pause_ms_max: null });
   });
 
   it('SIGTERM stops the replay, aborts requests in flight, still writes the results, exits 143', async () => {

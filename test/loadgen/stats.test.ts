@@ -87,7 +87,7 @@ function facts(overrides: Partial<RunFacts> = {}): RunFacts {
     maxConcurrent: 2,
     calibration: ASSUMED_CALIBRATION,
     cacheStatistics: computeCacheStatistics(emptyScrapes, { status: 'unsupported', http_status: 404, detail: '' }),
-    client: { cpu_percent: 12, event_loop_delay_ms: { p50: 10, p99: 11, max: 12 }, metrics_sampler: 'worker', warm_up_requests: 0 },
+    client: { cpu_percent: 12, event_loop_delay_ms: { p50: 10, p99: 11, max: 12 }, metrics_sampler: 'worker', warm_up_requests: 0, gc_pacing: { enabled: true, collections: 3, pause_ms_total: 3.3, pause_ms_max: 1.4 } },
     files: { requests: 'requests.jsonl', metrics: 'metrics.jsonl' },
     ...overrides,
   };
