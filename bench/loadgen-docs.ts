@@ -7,6 +7,29 @@ const HEADING = '## Load generator';
 
 const f = (v: unknown, digits = 2): string => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(digits) : '-');
 
+/** The ramp's rates that missed below the highest sustained rate of their scheduler, as text. */
+function missedBelow(r: Record<string, any>): string {
+  const best = r.max_sustained_rate as Record<string, number>;
+  const missed = (r.ramp as any[]).filter((x) => x.rate < (best[x.policy] ?? 0) && !sustainedRow(x));
+  return missed.length === 0 ? ' (none did here)' : ` (here: ${missed.map((x) => `${x.rate} req/s ${x.policy}, p99 ${f(x.send_p99_ms, 2)} ms`).join('; ')})`;
+}
+
+function sustainedRow(x: any): boolean {
+  return x.failed === 0 && x.send_p99_ms !== null && x.send_p99_ms <= 1 && x.achieved >= 0.97 * x.rate;
+}
+
+function rateTable(runs: any[]): string[] {
+  return [
+    '| scheduler | target req/s | achieved req/s | failed | p50 ms | p99 ms | max ms | p99 after 1st s ms | late > 1 ms: 1st s / after | client CPU % | simulator CPU % | TTFT p50 ms | load avg | sustained |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...runs.map((x) => {
+      const ok = sustainedRow(x);
+      return `| ${x.policy} | ${x.rate} | ${f(x.achieved, 0)} | ${x.failed} | ${f(x.send_p50_ms, 3)} | ${f(x.send_p99_ms, 3)} | ${f(x.send_max_ms, 1)} | ${f(x.send_p99_after_1s_ms, 3)} | ${x.late_first_s ?? '-'} / ${x.late_after_1s ?? '-'} | ${f(x.client_cpu_percent, 0)} | ${f(x.simulator_cpu_percent, 0)} | ${f(x.ttft_p50_ms, 1)} | ${f(x.load_average, 1)} | ${ok ? 'yes' : 'no'} |`;
+    }),
+    '',
+  ];
+}
+
 export function renderSection(r: Record<string, any>): string {
   const lines: string[] = [
     HEADING,
@@ -37,10 +60,12 @@ export function renderSection(r: Record<string, any>): string {
     '',
     `### Highest sustained rate (goal: >= 5,000 req/s with p99 <= 1 ms): ${Object.entries(r.max_sustained_rate as Record<string, number>).map(([p, v]) => `**${v} req/s** (${p})`).join(', ')}`,
     '',
-    'Sustained = no failed request, achieved rate >= 97% of the target, send-time error p99 <= 1 ms. ' +
+    'Sustained = no failed request, achieved rate >= 97% of the target, send-time error p99 <= 1 ms; ' +
+      'each rate is one run, so a rate below the highest sustained one can miss' +
+      missedBelow(r) + '. ' +
       'A TTFT p50 far above a millisecond means the simulator, not the client, is behind (requests queue in it). ' +
       `Highest rate tried that ran without failures, whatever the send precision: ${f(r.max_achieved_rate, 0)} req/s ` +
-      '(the ramp ends at 6,000 req/s, so this is a floor of the client\'s throughput, not its ceiling).',
+      `(the ramp ends at ${(r.ramp as any[]).at(-1)?.rate ?? '-'} req/s, so this is a floor of the client's throughput, not its ceiling).`,
     '',
     ...(r.max_sustained_rate_after_1s
       ? [
@@ -50,13 +75,16 @@ export function renderSection(r: Record<string, any>): string {
           '',
         ]
       : []),
-    '| scheduler | target req/s | achieved req/s | failed | p50 ms | p99 ms | max ms | p99 after 1st s ms | late > 1 ms: 1st s / after | client CPU % | simulator CPU % | TTFT p50 ms | load avg | sustained |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
-    ...(r.ramp as any[]).map((x) => {
-      const ok = x.failed === 0 && x.send_p99_ms !== null && x.send_p99_ms <= 1 && x.achieved >= 0.97 * x.rate;
-      return `| ${x.policy} | ${x.rate} | ${f(x.achieved, 0)} | ${x.failed} | ${f(x.send_p50_ms, 3)} | ${f(x.send_p99_ms, 3)} | ${f(x.send_max_ms, 1)} | ${f(x.send_p99_after_1s_ms, 3)} | ${x.late_first_s ?? '-'} / ${x.late_after_1s ?? '-'} | ${f(x.client_cpu_percent, 0)} | ${f(x.simulator_cpu_percent, 0)} | ${f(x.ttft_p50_ms, 1)} | ${f(x.load_average, 1)} | ${ok ? 'yes' : 'no'} |`;
-    }),
-    '',
+    ...rateTable(r.ramp as any[]),
+    ...(r.goal_rate
+      ? [
+          `### The goal rate, run again: ${Object.entries(r.goal_rate.held as Record<string, number>).map(([p, v]) => `**held in ${v} of ${(r.goal_rate.runs as any[]).filter((x) => x.policy === p).length} runs** (${p})`).join(', ')}`,
+          '',
+          `One row per rate is one sample on this machine, so ${r.goal_rate.rate} req/s is run again, each time a fresh client process, same criterion.`,
+          '',
+          ...rateTable(r.goal_rate.runs as any[]),
+        ]
+      : []),
   ];
   if (r.reference) {
     lines.push('### Reference client: aiperf (PyPI), same simulator, same request shape', '');
