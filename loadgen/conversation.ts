@@ -20,6 +20,22 @@ export interface Conversation {
   contentTokens: number;
 }
 
+/** Each conversation of the trace (by id) and the conversation of each turn (by turn index). */
+export function indexConversations(turns: readonly TraceTurn[]): { byId: Map<string, Conversation>; ofTurn: Conversation[] } {
+  const byId = new Map<string, Conversation>();
+  const ofTurn = new Array<Conversation>(turns.length);
+  for (const turn of turns) {
+    let conversation = byId.get(turn.conversationId);
+    if (!conversation) {
+      conversation = { turns: [], next: 0, messages: [], contentTokens: 0 };
+      byId.set(turn.conversationId, conversation);
+    }
+    conversation.turns.push(turn.index);
+    ofTurn[turn.index] = conversation;
+  }
+  return { byId, ofTurn };
+}
+
 /** A turn's request, built before its deadline. */
 export interface PreparedTurn {
   body: string;

@@ -3,8 +3,9 @@
 // completion itself sends the next turn). Due turns wait in a heap; a coarse setTimeout wakes the
 // loop shortly before the earliest deadline and a setImmediate loop (which keeps serving I/O,
 // polling the clock for up to 20 us per turn) covers the last stretch, so sends are
-// sub-millisecond accurate without spinning a core at low rates. Request bodies are built before
-// the deadline, not at it.
+// sub-millisecond accurate without spinning a core at low rates (loadgen/clock-poll.ts). Request
+// bodies are built before the deadline, not at it; a wait for the next deadline may be used to
+// collect garbage (loadgen/gc-pacer.ts).
 import { performance } from 'node:perf_hooks';
 import { DeadlineHeap } from './deadline-heap.ts';
 import type { GcPacer } from './gc-pacer.ts';
@@ -13,15 +14,11 @@ import type { PromptBuilder } from './prompt.ts';
 import type { TraceTurn } from './trace-parse.ts';
 import type { RequestRecord } from './result-schema.ts';
 import { RequestLog } from './request-log.ts';
-import { prepareTurn, recordOutcome, type Conversation, type PreparedTurn } from './conversation.ts';
+import { indexConversations, prepareTurn, recordOutcome, type Conversation, type PreparedTurn } from './conversation.ts';
+import { pollClockUntil } from './clock-poll.ts';
 
 /** The last stretch before a deadline is covered by setImmediate; timers are this late at worst. */
 export const SPIN_WINDOW_MS = 2;
-/** Longest the clock is polled without serving the network (delays a chunk's timestamp by at most this). */
-const POLL_SLICE_MS = 0.02;
-/** Shared-memory loads between two clock reads: a pause of about a microsecond the compiler cannot remove. */
-const PAUSE_LOADS = 100;
-const PAUSE_CELL = new Int32Array(new SharedArrayBuffer(4));
 
 export interface ReplayOptions {
   target: ChatTarget;
@@ -63,7 +60,7 @@ export interface ReplayOutcome {
 
 export class Replay {
   private readonly log: RequestLog;
-  private readonly conversations = new Map<string, Conversation>();
+  private readonly conversations: Map<string, Conversation>;
   private readonly conversationOf: Conversation[];
   private readonly prepared = new Map<number, PreparedTurn>();
   private readonly heap = new DeadlineHeap();
@@ -94,16 +91,7 @@ export class Replay {
     options.target.afterRead = this.sendDue;
     const { turns, scheduledMs } = options;
     this.log = new RequestLog(turns, scheduledMs, options.mockDecoding);
-    this.conversationOf = new Array<Conversation>(turns.length);
-    for (const turn of turns) {
-      let conversation = this.conversations.get(turn.conversationId);
-      if (!conversation) {
-        conversation = { turns: [], next: 0, messages: [], contentTokens: 0 };
-        this.conversations.set(turn.conversationId, conversation);
-      }
-      conversation.turns.push(turn.index);
-      this.conversationOf[turn.index] = conversation;
-    }
+    ({ byId: this.conversations, ofTurn: this.conversationOf } = indexConversations(turns));
   }
 
   /** Runs the whole replay; resolves when every turn is finished, failed, aborted or not started. */
@@ -204,16 +192,10 @@ export class Replay {
       this.timer = setTimeout(this.pump, wait - SPIN_WINDOW_MS);
       return;
     }
-    // Inside the window, each turn of the event loop polls the clock for up to POLL_SLICE_MS
-    // before it lets the loop poll the network again. One loop turn per microsecond made ~300
-    // MB/s of garbage (an Immediate each, and every performance.now() is a 16-byte heap number):
-    // that set the pace of the young-generation GC pauses behind most late sends in steady state.
+    // Inside the window, each turn of the event loop polls the clock for a slice, then lets the
+    // loop poll the network again.
     const dueAt = start + deadline;
-    const sliceEnd = Math.min(dueAt, now + POLL_SLICE_MS);
-    while (now < sliceEnd) {
-      for (let i = 0; i < PAUSE_LOADS; i++) Atomics.load(PAUSE_CELL, 0);
-      now = performance.now();
-    }
+    now = pollClockUntil(dueAt, now);
     if (now >= dueAt) {
       this.sendDue();
       if (this.stopped) return;
