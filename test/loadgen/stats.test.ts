@@ -148,6 +148,17 @@ describe('aggregate', () => {
     expect(LoadgenResult.parse(older)).toMatchObject({ interrupted: false, client: { metrics_sampler: 'unknown' } });
   });
 
+  it('still reads a result written before `client.gc_pacing` and `client.warm_up_requests` existed', () => {
+    const older = JSON.parse(JSON.stringify(result)) as { client: Record<string, unknown> };
+    delete older.client.gc_pacing;
+    delete older.client.warm_up_requests;
+    expect(LoadgenResult.parse(older).client).toMatchObject({
+      metrics_sampler: 'worker',
+      warm_up_requests: 0,
+      gc_pacing: { enabled: false, collections: 0, pause_ms_total: 0, pause_ms_max: null },
+    });
+  });
+
   it('prints the console block as vllm bench serve lays it out', () => {
     const text = formatResultBlock(result);
     const lines = text.split('\n');
