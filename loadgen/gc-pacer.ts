@@ -10,6 +10,7 @@
 import { performance } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import type { LoadgenResult } from './result-schema.ts';
 
 /** What the pacer needs of the JavaScript heap (V8's, or a stand-in in tests). */
 export interface YoungGeneration {
@@ -35,11 +36,7 @@ export interface GcPacerOptions {
  */
 export const GC_PACER_DEFAULTS: GcPacerOptions = { minGapMs: 1.0, minFill: 0.3, minCheckIntervalMs: 5 };
 
-export interface GcPacerStats {
-  collections: number;
-  pause_ms_total: number;
-  pause_ms_max: number | null;
-}
+export type GcPacerStats = Omit<LoadgenResult['client']['gc_pacing'], 'enabled'>;
 
 export class GcPacer {
   readonly minGapMs: number;
@@ -78,7 +75,7 @@ export class GcPacer {
   }
 }
 
-/** V8's young generation, through gc() exposed at run time; null (with the reason) where that fails. */
+/** V8's young generation, through gc() exposed at run time; or the reason it cannot be paced. */
 export function v8YoungGeneration(): YoungGeneration | string {
   const gc = exposedGc();
   const newSpace = (): { used: number; available: number } | null => {
@@ -101,8 +98,13 @@ export function v8YoungGeneration(): YoungGeneration | string {
 
 type V8Gc = (options?: { type: 'minor' | 'major' }) => void;
 
-/** V8's gc(), exposed for this process at run time (no node flag needed). */
+let gcFunction: V8Gc | null = null;
+
+/** V8's gc(), exposed for this process at run time (no node flag needed); made once (a new V8 context). */
 export function exposedGc(): V8Gc {
-  setFlagsFromString('--expose-gc');
-  return runInNewContext('gc') as V8Gc;
+  if (gcFunction === null) {
+    setFlagsFromString('--expose-gc');
+    gcFunction = runInNewContext('gc') as V8Gc;
+  }
+  return gcFunction;
 }

@@ -200,7 +200,7 @@ export class Replay {
     // before it lets the loop poll the network again. One loop turn per microsecond made ~300
     // MB/s of garbage (an Immediate each, and every performance.now() is a 16-byte heap number):
     // that set the pace of the young-generation GC pauses behind most late sends in steady state.
-    // The loop stays here, not in a helper function: side by side it was slower there (26 rounds
+    // The loop stays here, not in a helper function: side by side it was slower there (20 rounds
     // at 5,000 req/s: p99 median about twice as high).
     const dueAt = start + deadline;
     const sliceEnd = Math.min(dueAt, now + POLL_SLICE_MS);

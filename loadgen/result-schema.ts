@@ -69,7 +69,8 @@ const GcPacing = z.object({
   pause_ms_total: z.number(),
   pause_ms_max: figure,
 });
-const NO_GC_PACING = { enabled: false, collections: 0, pause_ms_total: 0, pause_ms_max: null };
+/** What result.json says when the client did not pace its GC. */
+export const NO_GC_PACING = { enabled: false, collections: 0, pause_ms_total: 0, pause_ms_max: null };
 
 export const LoadgenResult = z.object({
   date: z.string(),

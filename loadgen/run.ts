@@ -20,7 +20,7 @@ import { ConnectionPool } from './http-chat.ts';
 import { Replay, type ReplayCounters } from './replay.ts';
 import { GcPacer, exposedGc, v8YoungGeneration } from './gc-pacer.ts';
 import { aggregate, formatResultBlock } from './aggregate.ts';
-import type { LoadgenResult, RequestRecord } from './result-schema.ts';
+import { NO_GC_PACING, type LoadgenResult, type RequestRecord } from './result-schema.ts';
 
 export interface LoadgenOptions {
   baseUrl: string;
@@ -173,9 +173,9 @@ export async function runLoadgen(options: LoadgenOptions): Promise<LoadgenRun> {
     await pool.destroy();
   }
   loopDelay.disable();
-  if (gcPacer !== null) {
-    const paced = gcPacer.stats();
-    log(`client GC pacing: ${paced.collections} young-generation collections in gaps of the schedule (longest ${paced.pause_ms_max?.toFixed(2) ?? '-'} ms)`);
+  const gcPacing = gcPacer === null ? NO_GC_PACING : { enabled: true, ...gcPacer.stats() };
+  if (gcPacing.enabled) {
+    log(`client GC pacing: ${gcPacing.collections} young-generation collections in gaps of the schedule (longest ${gcPacing.pause_ms_max?.toFixed(2) ?? '-'} ms)`);
   }
   const cpu = process.cpuUsage(cpuBefore);
   const wallMs = outcome.endAt - outcome.startAt;
@@ -208,7 +208,7 @@ export async function runLoadgen(options: LoadgenOptions): Promise<LoadgenRun> {
       event_loop_delay_ms: { p50: delayMs(loopDelay.percentile(50)), p99: delayMs(loopDelay.percentile(99)), max: delayMs(loopDelay.max) },
       metrics_sampler: sampler.mode,
       warm_up_requests: warmUpRequests,
-      gc_pacing: { enabled: gcPacer !== null, ...(gcPacer?.stats() ?? { collections: 0, pause_ms_total: 0, pause_ms_max: null }) },
+      gc_pacing: gcPacing,
     },
     files: { requests: 'requests.jsonl', metrics: 'metrics.jsonl' },
   });
