@@ -1,0 +1,48 @@
+// Upgrade safety: every recorded history (test/replay/histories/<version>/<scenario>/) replays
+// against the current workflow code without a nondeterminism error. A history recorded from an
+// earlier kvsweep stands for a sweep that was running when its workers were upgraded: if it no
+// longer replays, that sweep would be stuck after the upgrade. Record new ones with
+// `npm run record-histories` (docs/architecture.md, "Upgrading kvsweep under a running sweep").
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import protos from '@temporalio/proto';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { describe, expect, it } from 'vitest';
+import { projectRoot } from '../../client/paths.ts';
+import { workflowBundlePath } from '../../workers/workflow-bundle.ts';
+
+// The replay worker logs each state change at INFO: only warnings and errors are worth reading here.
+Runtime.install({ logger: new DefaultLogger('WARN') });
+
+const HISTORIES = join(projectRoot, 'test', 'replay', 'histories');
+
+interface Manifest {
+  scenario: string;
+  what: string;
+  histories: Array<{ file: string; workflow_id: string; workflow_type: string; status: string; events: number }>;
+}
+
+function corpus(): Array<{ version: string; dir: string; manifest: Manifest }> {
+  return readdirSync(HISTORIES).flatMap((version) =>
+    readdirSync(join(HISTORIES, version)).map((scenario) => {
+      const dir = join(HISTORIES, version, scenario);
+      return { version, dir, manifest: JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest };
+    }),
+  );
+}
+
+describe('recorded histories replay against the current workflow code', { timeout: 300_000 }, () => {
+  for (const { version, dir, manifest } of corpus()) {
+    it(`${version}/${manifest.scenario}: ${manifest.what}`, async () => {
+      const codePath = await workflowBundlePath();
+      for (const entry of manifest.histories) {
+        const history = protos.temporal.api.history.v1.History.decode(readFileSync(join(dir, entry.file)));
+        expect(history.events?.length).toBe(entry.events);
+        await expect(
+          Worker.runReplayHistory({ workflowBundle: { codePath }, replayName: `${manifest.scenario}/${entry.file}` }, history, entry.workflow_id),
+          `${entry.file} (${entry.workflow_type} ${entry.workflow_id})`,
+        ).resolves.toBeUndefined();
+      }
+    });
+  }
+});
