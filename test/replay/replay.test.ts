@@ -3,8 +3,9 @@
 // earlier kvsweep stands for a sweep that was running when its workers were upgraded: if it no
 // longer replays, that sweep would be stuck after the upgrade. Record new ones with
 // `npm run record-histories` (docs/architecture.md, "Upgrading kvsweep under a running sweep").
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import protos from '@temporalio/proto';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
@@ -45,4 +46,22 @@ describe('recorded histories replay against the current workflow code', { timeou
       }
     });
   }
+});
+
+// The SDK's own path for histories users export: `temporal workflow show --output json` read by
+// historyFromJSON. It needs one protobufjs for all of @temporalio/* (a second copy's types are
+// not "a Type" to the first: package.json names protobufjs 8 so npm hoists one copy).
+describe('a history exported as JSON by the Temporal CLI replays', { timeout: 120_000 }, () => {
+  const exported = corpus().flatMap(({ dir, manifest }) =>
+    manifest.histories.map((entry) => ({ entry, path: join(dir, entry.file.replace(/\.bin$/, '.json')) })).filter(({ path }) => existsSync(path)),
+  );
+  it(`${exported.length} exported histories parse with historyFromJSON and replay`, async () => {
+    expect(exported.length).toBeGreaterThan(0);
+    const codePath = await workflowBundlePath();
+    for (const { entry, path } of exported) {
+      const history = historyFromJSON(JSON.parse(readFileSync(path, 'utf8')));
+      expect(history.events?.length).toBe(entry.events);
+      await Worker.runReplayHistory({ workflowBundle: { codePath }, replayName: path }, history, entry.workflow_id);
+    }
+  });
 });
