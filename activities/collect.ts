@@ -4,7 +4,7 @@
 // --save-result`) contributes its numeric top-level fields.
 import { join } from 'node:path';
 import { LoadgenResult } from '../loadgen/result-schema.ts';
-import { readJsonIfExists } from './files.ts';
+import { readJsonIfExists } from '../platform/files.ts';
 
 export interface CollectedResults {
   benchmark_results: Record<string, number | string | null>;

@@ -5,12 +5,12 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { join } from 'node:path';
 import { ConfigError } from '../domain/config/problems.ts';
-import { loadSweep, resolveSweepObject } from '../domain/config/load.ts';
+import { loadSweep, resolveSweepObject } from '../config-files/load-sweep.ts';
 import type { ResolvedSweep } from '../domain/config/resolved.ts';
 import { GPU_POOL_WORKFLOW_ID, CONTROL_TASK_QUEUE, WorkflowTypes, Signals, experimentWorkflowId } from '../domain/names.ts';
-import { searchAttributesRegistered } from '../client/temporal.ts';
+import { searchAttributesRegistered } from '../platform/temporal.ts';
 import { countOutcomes, type ExperimentOutcome, type ExperimentStatus, type SweepCounts } from '../domain/outcome.ts';
-import { readJsonIfExists, writeJsonAtomic } from './files.ts';
+import { readJsonIfExists, writeJsonAtomic } from '../platform/files.ts';
 import { writeSummaryFiles } from './summary-files.ts';
 
 export interface ControlDeps {

@@ -7,7 +7,7 @@ import { mkdir, readdir, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ExperimentSpec } from '../domain/experiment.ts';
 import { renderClientCommand, renderServerCommand } from '../domain/server-command.ts';
-import { readJsonIfExists, tailLines, writeJsonAtomic } from './files.ts';
+import { readJsonIfExists, tailLines, writeJsonAtomic } from '../platform/files.ts';
 import type { HostProcesses } from './host-processes.ts';
 import { reservePort, waitPortFree } from './ports.ts';
 import { waitUntilReady } from './readiness.ts';

@@ -3,7 +3,7 @@
 import { stringify } from 'csv-stringify/sync';
 import { join } from 'node:path';
 import type { ExperimentOutcome } from '../domain/outcome.ts';
-import { writeFileAtomic, writeJsonAtomic } from './files.ts';
+import { writeFileAtomic, writeJsonAtomic } from '../platform/files.ts';
 
 /** One summary.json entry: the old runner's keys first, then kvsweep's. */
 function summaryEntry(outcome: ExperimentOutcome) {

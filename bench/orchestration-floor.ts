@@ -11,7 +11,7 @@ import { Command } from 'commander';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { projectRoot } from '../client/paths.ts';
+import { projectRoot } from '../platform/paths.ts';
 import { startBenchTemporal } from './temporal-stack.ts';
 
 const opts = new Command('bench/orchestration-floor.ts')

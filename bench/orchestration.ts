@@ -20,9 +20,9 @@ import { createHostActivities, type HostActivities } from '../activities/host.ts
 import { HostProcesses } from '../activities/host-processes.ts';
 import { waitUntilReady } from '../activities/readiness.ts';
 import { startDevServer } from '../client/dev-server.ts';
-import { kvsweepArgv, projectRoot } from '../client/paths.ts';
+import { kvsweepArgv, projectRoot } from '../platform/paths.ts';
 import { expandSweep } from '../domain/config/expand.ts';
-import { planSweep } from '../domain/config/load.ts';
+import { planSweep } from '../config-files/load-sweep.ts';
 import { CONTROL_TASK_QUEUE, GPU_POOL_WORKFLOW_ID, Signals, WorkflowTypes, hostTaskQueue } from '../domain/names.ts';
 import type { ExperimentOutcome } from '../domain/outcome.ts';
 import { workflowBundlePath } from '../workers/workflow-bundle.ts';

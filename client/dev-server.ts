@@ -7,8 +7,8 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from '../domain/errors.ts';
 import { SearchAttributeTypes } from '../domain/names.ts';
-import { projectRoot } from './paths.ts';
-import { isListening, splitAddress } from './temporal.ts';
+import { projectRoot } from '../platform/paths.ts';
+import { isListening, splitAddress } from '../platform/temporal.ts';
 
 /** The provisioned Temporal CLI: .kvsweep/tools/temporal.json (written by npm install), else PATH. */
 export function temporalBinary(): string {

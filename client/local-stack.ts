@@ -10,8 +10,8 @@ import { resolveGpus } from '../workers/gpus.ts';
 import { startHostWorker, type RunningWorker } from '../workers/host-worker.ts';
 import { defaultDbFile, startDevServer, type DevServer } from './dev-server.ts';
 import { UserError } from '../domain/errors.ts';
-import { dataDir } from './paths.ts';
-import { isListening, splitAddress, temporalNamespace } from './temporal.ts';
+import { dataDir } from '../platform/paths.ts';
+import { isListening, splitAddress, temporalNamespace } from '../platform/temporal.ts';
 
 export interface LocalStack {
   /** The Web UI, when kvsweep started the server (else whatever the user runs). */

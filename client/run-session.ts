@@ -5,7 +5,7 @@ import { UserError } from '../domain/errors.ts';
 import type { SweepResult } from '../workflows/sweep.ts';
 import { startLocalStack, uiPortFor } from './local-stack.ts';
 import { followSweep, loadSweepRecord, saveSweepRecord, startSweep, webUiLink } from './sweep-session.ts';
-import { connectClient, isListening, splitAddress, temporalAddress, temporalNamespace } from './temporal.ts';
+import { connectClient, isListening, splitAddress, temporalAddress, temporalNamespace } from '../platform/temporal.ts';
 import { printSummary } from './summary-print.ts';
 
 export interface SessionOptions {

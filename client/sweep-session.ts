@@ -5,9 +5,9 @@ import { mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ResolvedSweep } from '../domain/config/resolved.ts';
 import { CONTROL_TASK_QUEUE, defaultSweepId, Queries, SearchAttributes, WorkflowTypes } from '../domain/names.ts';
-import { searchAttributesRegistered } from './temporal.ts';
+import { searchAttributesRegistered } from '../platform/temporal.ts';
 import type { SweepInput, SweepProgress, SweepResult } from '../workflows/sweep.ts';
-import { dataDir } from './paths.ts';
+import { dataDir } from '../platform/paths.ts';
 import { ProgressDisplay } from './progress-display.ts';
 
 export function today(): string {

@@ -3,7 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { hostname } from 'node:os';
 import { UserError } from '../domain/errors.ts';
-import { isListening, temporalAddress, temporalNamespace } from '../client/temporal.ts';
+import { isListening, temporalAddress, temporalNamespace } from '../platform/temporal.ts';
 import { resolveGpus } from './gpus.ts';
 import { startHostWorker } from './host-worker.ts';
 

@@ -11,7 +11,7 @@ import { HostProcesses } from '../activities/host-processes.ts';
 import { CONTROL_TASK_QUEUE, GPU_POOL_WORKFLOW_ID, Queries, Signals, WorkflowTypes, hostTaskQueue } from '../domain/names.ts';
 import type { HostRegistration } from '../domain/placement.ts';
 import type { PoolSnapshot } from '../workflows/gpu-pool.ts';
-import { kvsweepArgv } from '../client/paths.ts';
+import { kvsweepArgv } from '../platform/paths.ts';
 import { lockHost } from './host-lock.ts';
 import { workflowBundlePath } from './workflow-bundle.ts';
 

@@ -5,7 +5,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { projectRoot } from '../client/paths.ts';
+import { dataDir, projectRoot } from '../platform/paths.ts';
 
 const SOURCE_FOLDERS = ['workflows', 'domain'];
 
@@ -25,7 +25,8 @@ function sourceHash(): string {
 
 /** Path of the bundled workflow code, building it when the sources changed. */
 export async function workflowBundlePath(): Promise<string> {
-  const dir = join(projectRoot, '.kvsweep', 'cache');
+  // Under KVSWEEP_HOME: the installation folder may be read-only.
+  const dir = join(dataDir(), 'cache');
   const path = join(dir, `workflow-bundle-${sourceHash()}.js`);
   if (existsSync(path)) return path;
   const { code } = await bundleWorkflowCode({

@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { UserError } from '../../domain/errors.ts';
 import { parseCommand } from '../command-line.ts';
-import { connectClient } from '../temporal.ts';
+import { connectClient } from '../../platform/temporal.ts';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('cancel').description('cancel a sweep and tear down its servers').argument('<sweep-id>').option('--wait <seconds>', 'how long to wait for the sweep to close', '120');

@@ -3,9 +3,9 @@
 // server when none answers, a local worker with simulated GPUs, then the summary and the report.
 import { Command } from 'commander';
 import { join } from 'node:path';
-import { planSweep } from '../../domain/config/load.ts';
+import { planSweep } from '../../config-files/load-sweep.ts';
 import { parseCommand } from '../command-line.ts';
-import { projectRoot } from '../paths.ts';
+import { projectRoot } from '../../platform/paths.ts';
 import { runSweepSession } from '../run-session.ts';
 import { freshSweep } from '../sweep-session.ts';
 

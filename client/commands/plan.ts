@@ -4,7 +4,7 @@ import Table from 'cli-table3';
 import { Command } from 'commander';
 import type { ExperimentSpec } from '../../domain/experiment.ts';
 import type { ResolvedSweep } from '../../domain/config/index.ts';
-import { displayPath, planSweep } from '../../domain/config/load.ts';
+import { displayPath, planSweep } from '../../config-files/load-sweep.ts';
 import { parseCommand } from '../command-line.ts';
 
 function collect(value: string, previous: string[]): string[] {

@@ -6,7 +6,7 @@ import { Command } from 'commander';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { readJsonIfExists } from '../../activities/files.ts';
+import { readJsonIfExists } from '../../platform/files.ts';
 import type { ResolvedSweep } from '../../domain/config/resolved.ts';
 import { expandSweep } from '../../domain/config/expand.ts';
 import { UserError } from '../../domain/errors.ts';
@@ -14,7 +14,7 @@ import type { SweepInput } from '../../workflows/sweep.ts';
 import { parseCommand } from '../command-line.ts';
 import { runSweepSession } from '../run-session.ts';
 import { loadSweepRecord } from '../sweep-session.ts';
-import { connectClient, isListening, temporalAddress } from '../temporal.ts';
+import { connectClient, isListening, temporalAddress } from '../../platform/temporal.ts';
 
 interface FoundSweep {
   sweepId: string;

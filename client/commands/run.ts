@@ -3,7 +3,7 @@
 // it on Temporal and follows it. With --gpus it also runs this host's worker (and the embedded
 // dev server when none answers), like the old runner did on one machine.
 import { Command } from 'commander';
-import { displayPath, planSweep } from '../../domain/config/load.ts';
+import { displayPath, planSweep } from '../../config-files/load-sweep.ts';
 import { UserError } from '../../domain/errors.ts';
 import { defaultSweepId } from '../../domain/names.ts';
 import { parseCommand } from '../command-line.ts';

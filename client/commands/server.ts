@@ -6,8 +6,8 @@ import { UserError } from '../../domain/errors.ts';
 import { parseCommand } from '../command-line.ts';
 import { defaultDbFile, startDevServer } from '../dev-server.ts';
 import { uiPortFor } from '../local-stack.ts';
-import { dataDir } from '../paths.ts';
-import { temporalAddress } from '../temporal.ts';
+import { dataDir } from '../../platform/paths.ts';
+import { temporalAddress } from '../../platform/temporal.ts';
 import { join } from 'node:path';
 
 export async function main(argv: string[]): Promise<number> {

@@ -5,13 +5,13 @@ import Table from 'cli-table3';
 import { Command } from 'commander';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { join } from 'node:path';
-import { readJsonIfExists } from '../../activities/files.ts';
+import { readJsonIfExists } from '../../platform/files.ts';
 import { UserError } from '../../domain/errors.ts';
 import { Queries } from '../../domain/names.ts';
 import type { SweepProgress, SweepResult } from '../../workflows/sweep.ts';
 import { parseCommand } from '../command-line.ts';
 import { loadSweepRecord } from '../sweep-session.ts';
-import { connectClient } from '../temporal.ts';
+import { connectClient } from '../../platform/temporal.ts';
 
 export interface SweepStatus {
   sweep_id: string;

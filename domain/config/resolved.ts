@@ -1,6 +1,6 @@
 // The resolved sweep: everything `expandSweep` needs, with no file to read. It is the input of the
 // sweep workflow, so it stays small: paths and settings, never trace contents. Produced by
-// loadSweep / resolveSweepObject (domain/config/load.ts). Pure: workflow code imports it.
+// loadSweep / resolveSweepObject (config-files/load-sweep.ts). Pure: workflow code imports it.
 import { z } from 'zod';
 import { ClientCommand, EvictionStrategy, LightgbmMode } from '../experiment.ts';
 import { EnvironmentChoiceReason, EnvironmentDefinition, ModelEntry } from './registry.ts';

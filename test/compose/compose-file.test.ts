@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { projectRoot } from '../../client/paths.ts';
+import { projectRoot } from '../../platform/paths.ts';
 import { SearchAttributeTypes } from '../../domain/names.ts';
 
 const COMPOSE_FILE = join(projectRoot, 'docker-compose.yml');

@@ -9,8 +9,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { temporalBinary } from '../../client/dev-server.ts';
-import { projectRoot } from '../../client/paths.ts';
-import { isListening } from '../../client/temporal.ts';
+import { projectRoot } from '../../platform/paths.ts';
+import { isListening } from '../../platform/temporal.ts';
 import { SearchAttributeTypes } from '../../domain/names.ts';
 import { freePort } from '../support/ports.ts';
 

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { expandSweep, ResolvedSweep } from '../../domain/config/index.ts';
-import { INSTALLATION_DIR, planSweep } from '../../domain/config/load.ts';
+import { INSTALLATION_DIR, planSweep } from '../../config-files/load-sweep.ts';
 import { FIXTURES, hermetic, plan, problemsOf, sweepWith } from './support.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));

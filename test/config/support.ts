@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, formatProblem } from '../../domain/config/index.ts';
-import { planSweep, planSweepObject, type LoadOptions, type ObjectSourceOptions } from '../../domain/config/load.ts';
+import { planSweep, planSweepObject, type LoadOptions, type ObjectSourceOptions } from '../../config-files/load-sweep.ts';
 
 export const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 export const TRACE = 'traces/tiny-chat.csv';

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isListening } from '../../client/temporal.ts';
+import { isListening } from '../../platform/temporal.ts';
 import { freePort } from '../support/ports.ts';
 import { markedProcesses, runKvsweep } from '../support/processes.ts';
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { expandSweep } from '../../domain/config/expand.ts';
-import { planSweep } from '../../domain/config/load.ts';
+import { planSweep } from '../../config-files/load-sweep.ts';
 import { CONTROL_TASK_QUEUE, WorkflowTypes } from '../../domain/names.ts';
 import type { SweepResult } from '../../workflows/sweep.ts';
 import { freePortRange } from '../support/ports.ts';

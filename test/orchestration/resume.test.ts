@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expandSweep } from '../../domain/config/expand.ts';
-import { planSweep } from '../../domain/config/load.ts';
+import { planSweep } from '../../config-files/load-sweep.ts';
 import { CONTROL_TASK_QUEUE, GPU_POOL_WORKFLOW_ID, Queries, Signals, WorkflowTypes, leaseRequestId } from '../../domain/names.ts';
 import type { ExperimentOutcome } from '../../domain/outcome.ts';
 import { FAST_SIM_ARGS, SMALL_TRACE, writeSweepFile } from '../support/sweeps.ts';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { projectRoot } from '../../client/paths.ts';
+import { projectRoot } from '../../platform/paths.ts';
 import { markedProcesses, runKvsweep } from '../support/processes.ts';
 import { FAST_SIM_ARGS, writeSweepFile } from '../support/sweeps.ts';
 import { useTemporal, type TestTemporal } from '../support/temporal.ts';

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { parse as parseShell } from 'shell-quote';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { temporalBinary } from '../../client/dev-server.ts';
-import { projectRoot } from '../../client/paths.ts';
+import { projectRoot } from '../../platform/paths.ts';
 import { freePortRange } from '../support/ports.ts';
 import { markedProcesses, startWorker, type TestProcess } from '../support/processes.ts';
 import { writeSweepFile } from '../support/sweeps.ts';

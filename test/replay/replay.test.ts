@@ -9,7 +9,7 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import protos from '@temporalio/proto';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
-import { projectRoot } from '../../client/paths.ts';
+import { projectRoot } from '../../platform/paths.ts';
 import { workflowBundlePath } from '../../workers/workflow-bundle.ts';
 
 // The replay worker logs each state change at INFO: only warnings and errors are worth reading here.

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
-import { projectRoot } from '../../client/paths.ts';
+import { projectRoot } from '../../platform/paths.ts';
 
 const PROVISION = join(projectRoot, 'scripts', 'provision-chromium.sh');
 

@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { projectRoot } from '../../client/paths.ts';
+import { projectRoot } from '../../platform/paths.ts';
 
 export const KVSWEEP_BIN = join(projectRoot, 'bin', 'kvsweep.js');
 

@@ -5,7 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDevServer, type DevServer } from '../../client/dev-server.ts';
-import { connectClient } from '../../client/temporal.ts';
+import { connectClient } from '../../platform/temporal.ts';
 import { freePort } from './ports.ts';
 
 export interface TestTemporal {

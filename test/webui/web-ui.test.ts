@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { startDevServer, type DevServer } from '../../client/dev-server.ts';
-import { connectClient } from '../../client/temporal.ts';
+import { connectClient } from '../../platform/temporal.ts';
 import { freePort, freePortRange } from '../support/ports.ts';
 import { runKvsweep, startWorker, type TestProcess } from '../support/processes.ts';
 import { writeSweepFile } from '../support/sweeps.ts';

@@ -3,11 +3,11 @@
 // earlier one of the same name whole; a later file's rules are tried before an earlier file's.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { didYouMean, type ConfigProblem, type PathSegment } from './problems.ts';
-import { EnvironmentsFile, ModelsFile, type EnvironmentDefinition, type EnvironmentRule, type ModelEntry } from './registry.ts';
-import { checkModelPath, checkTemplate } from './templates.ts';
-import { parseYamlSource, type Position } from './yaml-source.ts';
-import { parseWith } from './zod-issues.ts';
+import { didYouMean, type ConfigProblem, type PathSegment } from '../domain/config/problems.ts';
+import { EnvironmentsFile, ModelsFile, type EnvironmentDefinition, type EnvironmentRule, type ModelEntry } from '../domain/config/registry.ts';
+import { checkModelPath, checkTemplate } from '../domain/config/templates.ts';
+import { parseYamlSource, type Position } from '../domain/config/yaml-source.ts';
+import { parseWith } from '../domain/config/zod-issues.ts';
 
 type Locator = (path: readonly PathSegment[]) => Position | undefined;
 

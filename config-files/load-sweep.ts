@@ -6,21 +6,21 @@ import { readFileSync, statSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ExperimentSpec } from '../experiment.ts';
-import { expandSweep } from './expand.ts';
-import { normaliseSweep } from './normalise.ts';
-import { ConfigError, dedupeProblems, didYouMean, type ConfigProblem, type PathSegment } from './problems.ts';
-import { chooseEnvironment, type ModelEntry } from './registry.ts';
+import { ExperimentSpec } from '../domain/experiment.ts';
+import { expandSweep } from '../domain/config/expand.ts';
+import { normaliseSweep } from '../domain/config/normalise.ts';
+import { ConfigError, dedupeProblems, didYouMean, type ConfigProblem, type PathSegment } from '../domain/config/problems.ts';
+import { chooseEnvironment, type ModelEntry } from '../domain/config/registry.ts';
 import { loadRegistries, type Registries } from './registry-files.ts';
-import type { ResolvedSweep } from './resolved.ts';
-import { KeyPlaces, SweepFile } from './schema.ts';
-import { checkModelPath } from './templates.ts';
-import { parseYamlSource, type Position } from './yaml-source.ts';
-import { parseWith } from './zod-issues.ts';
+import type { ResolvedSweep } from '../domain/config/resolved.ts';
+import { KeyPlaces, SweepFile } from '../domain/config/schema.ts';
+import { checkModelPath } from '../domain/config/templates.ts';
+import { parseYamlSource, type Position } from '../domain/config/yaml-source.ts';
+import { parseWith } from '../domain/config/zod-issues.ts';
 
-export const BUILTIN_CONFIG_DIR = fileURLToPath(new URL('../../configs/', import.meta.url));
+export const BUILTIN_CONFIG_DIR = fileURLToPath(new URL('../configs/', import.meta.url));
 /** The kvsweep installation (the folder of package.json). */
-export const INSTALLATION_DIR = fileURLToPath(new URL('../../', import.meta.url));
+export const INSTALLATION_DIR = fileURLToPath(new URL('../', import.meta.url));
 
 /**
  * `{real_servers_dir}`: where scripts/provision-real-servers.sh installs vLLM CPU and
