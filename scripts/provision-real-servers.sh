@@ -33,7 +33,9 @@ say() { printf 'provision-real-servers: %s\n' "$*" >&2; }
 fail() { say "FAILED: $*"; exit 1; }
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
-sha() { sha256sum "$@" | sha256sum | cut -c1-16; }
+# Of the contents only: the checkout's path must not matter (a moved checkout or a second worktree
+# sharing KVSWEEP_REAL_SERVERS_DIR would otherwise reinstall the venv).
+sha() { cat "$@" | sha256sum | cut -c1-16; }
 # Runs a long command at low priority (2 shared cores), its output to a log; on failure, the tail.
 run_logged() {
   local log=$1; shift
