@@ -43,7 +43,7 @@ function flattenCacheStatistics(stats: LoadgenResult['cache_statistics']): Colle
 
 export async function collectFrom(resultDir: string): Promise<CollectedResults> {
   const path = join(resultDir, 'result.json');
-  const raw = await readJsonIfExists<unknown>(path);
+  const raw = await readJsonIfExists(path);
   if (raw === undefined) throw new Error(`the client wrote no ${path}`);
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`${path} is not a JSON object`);
   const parsed = LoadgenResult.safeParse(raw);

@@ -3,14 +3,16 @@
 // run again, even after Temporal has forgotten the sweep). Files are written atomically.
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError } from '../domain/config/problems.ts';
 import { loadSweep, resolveSweepObject } from '../config-files/load-sweep.ts';
 import type { ResolvedSweep } from '../domain/config/resolved.ts';
 import { GPU_POOL_WORKFLOW_ID, CONTROL_TASK_QUEUE, WorkflowTypes, Signals, experimentWorkflowId } from '../domain/names.ts';
 import { searchAttributesRegistered } from '../platform/temporal.ts';
-import { countOutcomes, type ExperimentOutcome, type ExperimentStatus, type SweepCounts } from '../domain/outcome.ts';
-import { readJsonIfExists, writeJsonAtomic } from '../platform/files.ts';
+import { countOutcomes } from '../domain/outcome.ts';
+import { ExperimentOutcome, SweepFile, type ExperimentStatus, type SweepCounts, type SweepCountsFile } from '../domain/records.ts';
+import { readRecord, writeJsonAtomic } from '../platform/files.ts';
 import { writeSummaryFiles } from './summary-files.ts';
 
 export interface ControlDeps {
@@ -20,6 +22,42 @@ export interface ControlDeps {
 
 function outcomePath(resultsDir: string, experimentId: string): string {
   return join(resultsDir, experimentId, 'outcome.json');
+}
+
+/** Problems with files read back go to the worker's log (an activity's logger when there is one). */
+function warn(message: string): void {
+  try {
+    Context.current().log.warn(message);
+  } catch {
+    console.warn(message);
+  }
+}
+
+/**
+ * The experiment's outcome.json, parsed. A file that is cut short, hand-edited into another shape
+ * or about another experiment is reported (with its path) and counts as no outcome: the
+ * experiment is not done and runs again. Only a whole record saying `succeeded` is a success.
+ */
+export async function readOutcome(resultsDir: string, experimentId: string): Promise<ExperimentOutcome | undefined> {
+  const path = outcomePath(resultsDir, experimentId);
+  const read = await readRecord(path, ExperimentOutcome);
+  if (read.state === 'missing') return undefined;
+  const problem = read.state === 'invalid' ? read.problem : read.value.experiment_id !== experimentId ? `${path} is the outcome of '${read.value.experiment_id}', not of '${experimentId}'` : null;
+  if (problem === null && read.state === 'valid') return read.value;
+  warn(`${problem}: experiment ${experimentId} counts as not done and will run again`);
+  return undefined;
+}
+
+/** The sweep's tag from its sweep.json (summary.json's experiment_tag); null when unreadable. */
+async function sweepTag(resultsDir: string): Promise<string | null> {
+  const read = await readRecord(join(resultsDir, 'sweep.json'), SweepFile);
+  if (read.state === 'invalid') warn(`${read.problem}: summary.json's experiment_tag is left empty`);
+  return read.state === 'valid' ? read.value.resolved.tag : null;
+}
+
+/** An unreadable outcome.json is kept beside the new one, not overwritten: nothing is lost. */
+async function setAsideUnreadable(path: string): Promise<void> {
+  await rename(path, `${path}.unreadable`).catch(() => undefined);
 }
 
 /**
@@ -37,8 +75,6 @@ async function workflowStatusOf(workflowId: string): Promise<string | undefined>
 }
 
 export function createControlActivities(deps: ControlDeps) {
-  const readOutcome = (resultsDir: string, id: string) => readJsonIfExists<ExperimentOutcome>(outcomePath(resultsDir, id));
-
   return {
     /** Reads and validates a sweep given by path or as an object; bad input fails for good. */
     async resolveSweepConfig(input: { yaml_path?: string; config?: unknown; env?: string }): Promise<ResolvedSweep> {
@@ -58,7 +94,7 @@ export function createControlActivities(deps: ControlDeps) {
         sweep_id: input.sweep_id,
         experiment_ids: input.experiment_ids,
         resolved: input.resolved,
-      });
+      } satisfies SweepFile);
       const completed: string[] = [];
       for (const id of input.experiment_ids) {
         if ((await readOutcome(input.results_dir, id))?.status === 'succeeded') completed.push(id);
@@ -76,8 +112,9 @@ export function createControlActivities(deps: ControlDeps) {
      */
     async recordExperimentOutcome(input: { results_dir: string; outcome: ExperimentOutcome }): Promise<void> {
       const path = outcomePath(input.results_dir, input.outcome.experiment_id);
-      const existing = await readJsonIfExists<ExperimentOutcome>(path);
+      const existing = await readOutcome(input.results_dir, input.outcome.experiment_id);
       if (existing?.status === 'succeeded') return;
+      if (existing === undefined) await setAsideUnreadable(path);
       await writeJsonAtomic(path, input.outcome);
     },
 
@@ -89,7 +126,9 @@ export function createControlActivities(deps: ControlDeps) {
     async recordUnreportedOutcome(input: { results_dir: string; outcome: ExperimentOutcome }): Promise<ExperimentStatus> {
       const existing = await readOutcome(input.results_dir, input.outcome.experiment_id);
       if (existing) return existing.status;
-      await writeJsonAtomic(outcomePath(input.results_dir, input.outcome.experiment_id), input.outcome);
+      const path = outcomePath(input.results_dir, input.outcome.experiment_id);
+      await setAsideUnreadable(path);
+      await writeJsonAtomic(path, input.outcome);
       return input.outcome.status;
     },
 
@@ -101,8 +140,8 @@ export function createControlActivities(deps: ControlDeps) {
         if (outcome) outcomes.push(outcome);
       }
       const counts = countOutcomes(outcomes, input.experiment_ids.length);
-      const summary_path = await writeSummaryFiles(input.results_dir, outcomes);
-      await writeJsonAtomic(join(input.results_dir, 'counts.json'), { sweep_id: input.sweep_id, ...counts });
+      const summary_path = await writeSummaryFiles(input.results_dir, outcomes, { experiment_tag: await sweepTag(input.results_dir) });
+      await writeJsonAtomic(join(input.results_dir, 'counts.json'), { sweep_id: input.sweep_id, ...counts } satisfies SweepCountsFile);
       return { summary_path, counts };
     },
 

@@ -7,7 +7,8 @@ import { mkdir, readdir, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ExperimentSpec } from '../domain/experiment.ts';
 import { renderClientCommand, renderServerCommand } from '../domain/server-command.ts';
-import { readJsonIfExists, tailLines, writeJsonAtomic } from '../platform/files.ts';
+import { AttemptMarker } from '../domain/records.ts';
+import { readRecord, tailLines, writeJsonAtomic } from '../platform/files.ts';
 import type { HostProcesses } from './host-processes.ts';
 import { reservePort, waitPortFree } from './ports.ts';
 import { waitUntilReady } from './readiness.ts';
@@ -48,9 +49,10 @@ function failure(type: string, message: string, logTail: string[] = [], nonRetry
 
 /** Moves an earlier attempt's files aside, so the experiment folder shows the latest attempt. */
 async function setAsideEarlierAttempt(resultDir: string, attempt: number): Promise<void> {
-  const marker = await readJsonIfExists<{ attempt: number }>(join(resultDir, 'attempt.json'));
-  if (!marker || marker.attempt === attempt) return;
-  const aside = join(resultDir, 'attempts', String(marker.attempt));
+  const marker = await readRecord(join(resultDir, 'attempt.json'), AttemptMarker);
+  if (marker.state === 'missing' || (marker.state === 'valid' && marker.value.attempt === attempt)) return;
+  // An unreadable marker still means the files are an earlier attempt's: kept, under a name that says so.
+  const aside = join(resultDir, 'attempts', marker.state === 'valid' ? String(marker.value.attempt) : 'unknown');
   await mkdir(aside, { recursive: true });
   for (const name of await readdir(resultDir)) {
     if (name === 'attempts' || name === 'outcome.json') continue;
@@ -90,7 +92,7 @@ export function createHostActivities(deps: HostDeps) {
       const resultDir = join(input.results_dir, spec.id);
       await mkdir(resultDir, { recursive: true });
       await setAsideEarlierAttempt(resultDir, attempt);
-      await writeJsonAtomic(join(resultDir, 'attempt.json'), { attempt, host_id: deps.hostId, gpu_ids: input.gpu_ids, started_at: new Date().toISOString() });
+      await writeJsonAtomic(join(resultDir, 'attempt.json'), { attempt, host_id: deps.hostId, gpu_ids: input.gpu_ids, started_at: new Date().toISOString() } satisfies AttemptMarker);
       const port = await reservePort(deps.portBase, deps.portCount, reservedPorts);
       const { argv, env } = renderServerCommand(spec, { port, gpuIds: input.gpu_ids, kvsweepArgv: deps.kvsweepArgv });
       const logPath = join(resultDir, 'server.log');

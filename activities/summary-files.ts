@@ -1,56 +1,39 @@
-// summary.json in the old runner's shape, and summary.csv beside it: one row per experiment with
-// its configuration, figures and cache statistics flattened into columns.
+// summary.json (domain/summary.ts: the old runner's shape and keys beside kvsweep's) and
+// summary.csv beside it: one row per experiment, every section flattened into columns named
+// `<section>.<key>` (what pandas.json_normalize makes of summary.json), so no name is used twice.
 import { stringify } from 'csv-stringify/sync';
 import { join } from 'node:path';
-import type { ExperimentOutcome } from '../domain/outcome.ts';
+import type { ExperimentOutcome } from '../domain/records.ts';
+import { summaryEntryOf, type SummaryContext, type SummaryEntry } from '../domain/summary.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../platform/files.ts';
 
-/** One summary.json entry: the old runner's keys first, then kvsweep's. */
-function summaryEntry(outcome: ExperimentOutcome) {
-  return {
-    experiment_id: outcome.experiment_id,
-    timestamp: outcome.timestamp,
-    configuration: outcome.configuration,
-    benchmark_results: outcome.benchmark_results,
-    cache_statistics: outcome.cache_statistics,
-    execution_success: outcome.execution_success,
-    execution_time_seconds: outcome.execution_time_seconds,
-    queued_seconds: outcome.queued_seconds,
-    status: outcome.status,
-    error: outcome.error,
-    attempts: outcome.attempts.length,
-    hosts: [...new Set(outcome.attempts.map((a) => a.host_id).filter((h) => h !== null))],
-    results_path: outcome.results_path,
-  };
-}
+const SECTIONS = ['configuration', 'benchmark_results', 'cache_statistics', 'conversation_features'] as const;
+const TOP_LEVEL = ['experiment_id', 'timestamp', 'status', 'execution_success', 'execution_time_seconds', 'queued_seconds', 'attempts', 'hosts', 'error', 'results_path'] as const;
 
-function csvCell(value: unknown): string | number | boolean | null {
+/** A cell: numbers and text as they are, booleans as true/false, lists and objects as JSON, null empty. */
+function csvCell(value: unknown): string | number | null {
   if (value === null || value === undefined) return null;
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'string') return value;
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  if (typeof value === 'number' || typeof value === 'string') return value;
   return JSON.stringify(value);
 }
 
-/** Rows with a stable column order: fixed columns, then every configuration/figure key seen. */
-export function summaryCsv(outcomes: readonly ExperimentOutcome[]): string {
-  const fixed = ['experiment_id', 'status', 'execution_success', 'execution_time_seconds', 'attempts', 'timestamp', 'error'];
-  const keysOf = (pick: (o: ExperimentOutcome) => Record<string, unknown>) => [...new Set(outcomes.flatMap((o) => Object.keys(pick(o))))];
-  const configKeys = keysOf((o) => o.configuration);
-  const benchKeys = keysOf((o) => o.benchmark_results);
-  const cacheKeys = keysOf((o) => o.cache_statistics);
-  const header = [...fixed, ...configKeys, ...benchKeys, ...cacheKeys.map((k) => `cache_${k}`)];
-  const rows = outcomes.map((o) => [
-    o.experiment_id, o.status, o.execution_success, o.execution_time_seconds, o.attempts.length, o.timestamp, o.error,
-    ...configKeys.map((k) => o.configuration[k]),
-    ...benchKeys.map((k) => o.benchmark_results[k]),
-    ...cacheKeys.map((k) => o.cache_statistics[k]),
-  ].map(csvCell));
-  return stringify([header, ...rows]);
+/** Header and rows with a stable column order: top-level fields, then each section's keys as first seen. */
+export function summaryCsv(entries: readonly SummaryEntry[]): string {
+  const columns: Array<{ name: string; get: (entry: SummaryEntry) => unknown }> = TOP_LEVEL.map((key) => ({ name: key, get: (e: SummaryEntry) => e[key] }));
+  for (const section of SECTIONS) {
+    const keys = [...new Set(entries.flatMap((entry) => Object.keys(entry[section])))];
+    for (const key of keys) columns.push({ name: `${section}.${key}`, get: (e) => e[section][key] });
+  }
+  const rows = entries.map((entry) => columns.map((column) => csvCell(column.get(entry))));
+  return stringify([columns.map((c) => c.name), ...rows]);
 }
 
 /** Writes summary.json and summary.csv atomically; returns the summary.json path. */
-export async function writeSummaryFiles(resultsDir: string, outcomes: readonly ExperimentOutcome[]): Promise<string> {
+export async function writeSummaryFiles(resultsDir: string, outcomes: readonly ExperimentOutcome[], context: SummaryContext): Promise<string> {
+  const entries = outcomes.map((outcome) => summaryEntryOf(outcome, context));
   const path = join(resultsDir, 'summary.json');
-  await writeJsonAtomic(path, outcomes.map(summaryEntry));
-  await writeFileAtomic(join(resultsDir, 'summary.csv'), summaryCsv(outcomes));
+  await writeJsonAtomic(path, entries);
+  await writeFileAtomic(join(resultsDir, 'summary.csv'), summaryCsv(entries));
   return path;
 }

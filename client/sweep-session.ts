@@ -3,7 +3,10 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 import { mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { z } from 'zod';
 import type { ResolvedSweep } from '../domain/config/resolved.ts';
+import { UserError } from '../domain/errors.ts';
+import { SweepRecord } from '../domain/records.ts';
 import { CONTROL_TASK_QUEUE, defaultSweepId, Queries, SearchAttributes, WorkflowTypes } from '../domain/names.ts';
 import { searchAttributesRegistered } from '../platform/temporal.ts';
 import type { SweepInput, SweepProgress, SweepResult } from '../workflows/sweep.ts';
@@ -29,16 +32,8 @@ export function freshSweep(resolved: ResolvedSweep): { sweepId: string; resultsD
     const suffix = n === 1 ? '' : `-${n}`;
     const sweepId = defaultSweepId(resolved.tag, `${date}${suffix}`);
     const resultsDir = resultsDirFor(resolved, `${date}${suffix}`);
-    if (!loadSweepRecord(sweepId) && !existsSync(resultsDir)) return { sweepId, resultsDir };
+    if (!existsSync(recordPath(sweepId)) && !existsSync(resultsDir)) return { sweepId, resultsDir };
   }
-}
-
-export interface SweepRecord {
-  sweep_id: string;
-  results_dir: string;
-  yaml_path: string | null;
-  resolved: ResolvedSweep;
-  started_at: string;
 }
 
 function recordPath(sweepId: string): string {
@@ -51,9 +46,19 @@ export function saveSweepRecord(record: SweepRecord): void {
   writeFileSync(recordPath(record.sweep_id), JSON.stringify(record, null, 2) + '\n');
 }
 
+/** The record of a sweep this machine started; one that does not parse is an error naming it. */
 export function loadSweepRecord(sweepId: string): SweepRecord | undefined {
   const path = recordPath(sweepId);
-  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as SweepRecord) : undefined;
+  if (!existsSync(path)) return undefined;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new UserError(`${path} is not valid JSON (${(error as Error).message}); remove it to start the sweep afresh, or restore it`);
+  }
+  const parsed = SweepRecord.safeParse(raw);
+  if (!parsed.success) throw new UserError(`${path} is not a sweep record: ${z.prettifyError(parsed.error)}`);
+  return parsed.data;
 }
 
 /**

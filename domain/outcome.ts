@@ -3,48 +3,11 @@
 // (experiment_id, timestamp, configuration, benchmark_results, cache_statistics,
 // execution_success, execution_time_seconds), plus kvsweep's fields. Workflow-safe: no Node APIs.
 import type { ExperimentSpec } from './experiment.ts';
+import type { ExperimentOutcome, ExperimentStatus, SweepCounts } from './records.ts';
 
-export type ExperimentStatus = 'succeeded' | 'failed' | 'cancelled';
-
-export interface AttemptRecord {
-  attempt: number;
-  host_id: string | null;
-  gpu_ids: string[];
-  port: number | null;
-  started_at: string;
-  ended_at: string;
-  /** How this attempt ended: the experiment's status, or why it was given up. */
-  result: 'succeeded' | 'failed' | 'host_lost' | 'cancelled';
-  /** The cause, one line, when the attempt did not succeed. */
-  error: string | null;
-  /** The last lines of the server (or client) log when the attempt failed. */
-  log_tail: string[];
-  /** Where this attempt's files are, on host_id. */
-  files: string | null;
-  /** The server's life on its GPUs: spawned, ready (ms after spawn), stopped. */
-  server_started_at: string | null;
-  server_ready_after_ms: number | null;
-  server_stopped_at: string | null;
-}
-
-export interface ExperimentOutcome {
-  experiment_id: string;
-  sweep_id: string;
-  /** When the experiment started (ISO 8601). */
-  timestamp: string;
-  status: ExperimentStatus;
-  execution_success: boolean;
-  /** From the first GPU lease to the end (waiting for GPUs is not counted). */
-  execution_time_seconds: number;
-  /** Waiting for GPUs before the first lease. */
-  queued_seconds: number;
-  configuration: Record<string, unknown>;
-  benchmark_results: Record<string, number | string | null>;
-  cache_statistics: Record<string, number | string | boolean | null>;
-  attempts: AttemptRecord[];
-  error: string | null;
-  results_path: string;
-}
+// The records' one definition is their schema in records.ts; type-only here, so the workflows
+// that import this module bundle without zod.
+export type { AttemptRecord, ExperimentOutcome, ExperimentStatus, SweepCounts } from './records.ts';
 
 /** The configuration block of a summary entry: the experiment as the user wrote it, flat. */
 export function configurationOf(spec: ExperimentSpec): Record<string, unknown> {
@@ -66,17 +29,17 @@ export function configurationOf(spec: ExperimentSpec): Record<string, unknown> {
     mock_decoding: spec.mock_decoding,
     environment: spec.environment,
     gpu_class: spec.gpu_class,
+    hbm_size: hbmSizeOf(spec),
   };
 }
 
-export interface SweepCounts {
-  total: number;
-  succeeded: number;
-  failed: number;
-  cancelled: number;
-  /** Not run yet, or running. */
-  pending: number;
-  average_execution_time_seconds: number | null;
+/**
+ * GPU memory per GPU in GB (the sweep file's `hbm_size`), null when the spec has none: a field the
+ * config layer adds to ExperimentSpec; specs planned before it have none.
+ */
+function hbmSizeOf(spec: ExperimentSpec): number | null {
+  const value = (spec as { hbm_size?: unknown }).hbm_size;
+  return typeof value === 'number' ? value : null;
 }
 
 /** Counts for the console summary, over outcomes of a sweep with `total` experiments. */

@@ -1,8 +1,10 @@
-// Small file helpers for results: atomic JSON writes (a reader never sees half a summary) and the
-// tail of a log for error messages.
+// Small file helpers for results: atomic JSON writes (a reader never sees half a summary), reads
+// that parse with the record's schema (a truncated or hand-edited file is a problem with its path,
+// never a value taken on trust), and the tail of a log for error messages.
 import { mkdir, open, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
 
 /** Writes a file by rename, so readers see the old or the new content, never a mix. */
 export async function writeFileAtomic(path: string, content: string): Promise<void> {
@@ -16,16 +18,54 @@ export async function writeJsonAtomic(path: string, value: unknown): Promise<voi
   await writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n');
 }
 
-/** Parsed JSON of a file, or undefined when it does not exist. */
-export async function readJsonIfExists<T = unknown>(path: string): Promise<T | undefined> {
-  let text: string;
+/** A record file read back: absent, valid, or there but unusable (with why, path included). */
+export type RecordRead<T> = { state: 'missing' } | { state: 'valid'; value: T } | { state: 'invalid'; problem: string };
+
+async function readText(path: string): Promise<string | undefined> {
   try {
-    text = await readFile(path, 'utf8');
+    return await readFile(path, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
     throw error;
   }
-  return JSON.parse(text) as T;
+}
+
+/** The first few schema problems, one line: "status: expected ...; attempts: required". */
+function schemaProblems(error: z.ZodError): string {
+  const lines = error.issues.slice(0, 3).map((issue) => `${issue.path.length ? issue.path.join('.') : '(top level)'}: ${issue.message}`);
+  const more = error.issues.length > 3 ? ` (and ${error.issues.length - 3} more)` : '';
+  return lines.join('; ') + more;
+}
+
+/**
+ * Reads a JSON record and parses it with its schema. Unreadable JSON (a file cut short by a
+ * crash) and a shape the schema refuses are `invalid`, with a problem that names the file.
+ * Errors other than "no such file" (permissions, I/O) are thrown.
+ */
+export async function readRecord<S extends z.ZodType>(path: string, schema: S): Promise<RecordRead<z.output<S>>> {
+  const text = await readText(path);
+  if (text === undefined) return { state: 'missing' };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    return { state: 'invalid', problem: `${path} is not valid JSON (${(error as Error).message})` };
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) return { state: 'invalid', problem: `${path} does not have the expected shape: ${schemaProblems(parsed.error)}` };
+  return { state: 'valid', value: parsed.data };
+}
+
+/** JSON of a file whose shape the caller checks itself, or undefined when it does not exist. */
+export async function readJsonIfExists(path: string): Promise<unknown> {
+  const text = await readText(path);
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new Error(`${path} is not valid JSON (${(error as Error).message})`);
+  }
 }
 
 /** The last `lines` lines of a file (reading at most its last 64 KiB); [] when it does not exist. */

@@ -6,8 +6,9 @@ import { Command } from 'commander';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { readJsonIfExists } from '../../platform/files.ts';
-import type { ResolvedSweep } from '../../domain/config/resolved.ts';
+import { readRecord } from '../../platform/files.ts';
+import { ResolvedSweep } from '../../domain/config/resolved.ts';
+import { SweepFile } from '../../domain/records.ts';
 import { expandSweep } from '../../domain/config/expand.ts';
 import { UserError } from '../../domain/errors.ts';
 import type { SweepInput } from '../../workflows/sweep.ts';
@@ -31,10 +32,11 @@ async function fromTemporal(sweepId: string): Promise<FoundSweep | undefined> {
     const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
     if (!payload) return undefined;
     const input = defaultPayloadConverter.fromPayload<SweepInput>(payload);
-    const resolved = input.carried?.resolved ?? input.resolved;
     const resultsDir = input.carried?.results_dir ?? input.results_dir;
-    if (!resolved || !resultsDir) return undefined;
-    return { sweepId, resolved, resultsDir, source: 'the Temporal server' };
+    // Parsed again: a sweep started from the Temporal CLI may carry anything.
+    const resolved = ResolvedSweep.safeParse(input.carried?.resolved ?? input.resolved);
+    if (!resolved.success || !resultsDir) return undefined;
+    return { sweepId, resolved: resolved.data, resultsDir, source: 'the Temporal server' };
   } catch {
     return undefined;
   } finally {
@@ -42,13 +44,17 @@ async function fromTemporal(sweepId: string): Promise<FoundSweep | undefined> {
   }
 }
 
-async function fromResultsDir(dir: string): Promise<FoundSweep | undefined> {
-  const sweep = await readJsonIfExists<{ sweep_id: string; resolved: ResolvedSweep }>(join(dir, 'sweep.json'));
-  return sweep && { sweepId: sweep.sweep_id, resolved: sweep.resolved, resultsDir: resolve(dir), source: join(dir, 'sweep.json') };
+/** The sweep a results folder's sweep.json records; a file that does not parse is the user's to fix. */
+async function fromResultsDir(dir: string): Promise<FoundSweep> {
+  const path = join(dir, 'sweep.json');
+  const read = await readRecord(path, SweepFile);
+  if (read.state === 'missing') throw new UserError(`resume: ${path} is gone`);
+  if (read.state === 'invalid') throw new UserError(`resume: ${read.problem}; it says which sweep the folder holds, so nothing can be resumed from it until it is restored`);
+  return { sweepId: read.value.sweep_id, resolved: read.value.resolved, resultsDir: resolve(dir), source: path };
 }
 
 export async function findSweep(idOrDir: string): Promise<FoundSweep> {
-  if (existsSync(join(idOrDir, 'sweep.json'))) return (await fromResultsDir(idOrDir))!;
+  if (existsSync(join(idOrDir, 'sweep.json'))) return fromResultsDir(idOrDir);
   const record = loadSweepRecord(idOrDir);
   if (record) return { sweepId: idOrDir, resolved: record.resolved, resultsDir: record.results_dir, source: 'this machine\'s sweep record' };
   const found = await fromTemporal(idOrDir);

@@ -5,7 +5,8 @@ import Table from 'cli-table3';
 import { Command } from 'commander';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { join } from 'node:path';
-import { readJsonIfExists } from '../../platform/files.ts';
+import { readRecord } from '../../platform/files.ts';
+import { SweepCountsFile } from '../../domain/records.ts';
 import { UserError } from '../../domain/errors.ts';
 import { Queries } from '../../domain/names.ts';
 import type { SweepProgress, SweepResult } from '../../workflows/sweep.ts';
@@ -19,14 +20,16 @@ export interface SweepStatus {
   progress: SweepProgress | null;
   result: SweepResult | null;
   failure: string | null;
-  counts_on_disk: Record<string, unknown> | null;
+  counts_on_disk: SweepCountsFile | null;
 }
 
 export async function sweepStatus(sweepId: string): Promise<SweepStatus> {
   const client = await connectClient();
   const handle = client.workflow.getHandle(sweepId);
   const record = loadSweepRecord(sweepId);
-  const countsOnDisk = record ? ((await readJsonIfExists<Record<string, unknown>>(join(record.results_dir, 'counts.json'))) ?? null) : null;
+  const countsRead = record ? await readRecord(join(record.results_dir, 'counts.json'), SweepCountsFile) : null;
+  if (countsRead?.state === 'invalid') console.error(`status: ${countsRead.problem}; counts from it are not shown`);
+  const countsOnDisk = countsRead?.state === 'valid' ? countsRead.value : null;
   let description;
   try {
     description = await handle.describe();

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expandSweep } from '../../domain/config/expand.ts';
 import { planSweep } from '../../config-files/load-sweep.ts';
 import { CONTROL_TASK_QUEUE, GPU_POOL_WORKFLOW_ID, Queries, Signals, WorkflowTypes, leaseRequestId } from '../../domain/names.ts';
-import type { ExperimentOutcome } from '../../domain/outcome.ts';
+import { configurationOf, type ExperimentOutcome } from '../../domain/outcome.ts';
 import { FAST_SIM_ARGS, SMALL_TRACE, writeSweepFile } from '../support/sweeps.ts';
 import { markedKeys, markedProcesses, runKvsweep, startWorker } from '../support/processes.ts';
 import { freePortRange } from '../support/ports.ts';
@@ -134,7 +134,12 @@ describe('an experiment that finds its success on disk', { timeout: 120_000 }, (
       const spec = expandSweep(resolved)[0]!;
       const resultsDir = join(dir, 'results');
       mkdirSync(join(resultsDir, spec.id), { recursive: true });
-      writeFileSync(join(resultsDir, spec.id, 'outcome.json'), JSON.stringify({ experiment_id: spec.id, status: 'succeeded', execution_time_seconds: 1 }));
+      const done: ExperimentOutcome = {
+        experiment_id: spec.id, sweep_id: 'done', timestamp: new Date().toISOString(), status: 'succeeded', execution_success: true,
+        execution_time_seconds: 1, queued_seconds: 0, configuration: configurationOf(spec), benchmark_results: { completed: 1 },
+        cache_statistics: {}, attempts: [], error: null, results_path: join(resultsDir, spec.id),
+      };
+      writeFileSync(join(resultsDir, spec.id, 'outcome.json'), JSON.stringify(done));
       const workflowId = `done-${Date.now()}/${spec.id}`;
       const requestId = leaseRequestId(workflowId, 1);
       const waiting = async () => (await temporal.client.workflow.getHandle(GPU_POOL_WORKFLOW_ID).query<PoolSnapshot>(Queries.pool)).waiting.map((r) => r.request_id);

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowNotFoundError } from '@temporalio/client';
+import { SummaryFile } from '../../domain/summary.ts';
 import { projectRoot } from '../../platform/paths.ts';
 import { markedProcesses, runKvsweep } from '../support/processes.ts';
 import { FAST_SIM_ARGS, writeSweepFile } from '../support/sweeps.ts';
@@ -24,8 +25,9 @@ afterAll(async () => {
   await temporal?.close();
 });
 
+/** summary.json, checked against its one schema (what the sweep wrote must be what it defines). */
 function readSummary(resultsDir: string): Array<Record<string, any>> {
-  return JSON.parse(readFileSync(join(resultsDir, 'summary.json'), 'utf8'));
+  return SummaryFile.parse(JSON.parse(readFileSync(join(resultsDir, 'summary.json'), 'utf8')));
 }
 
 function resultsDirFrom(output: string): string {
@@ -50,8 +52,14 @@ describe('kvsweep run --gpus', () => {
     const summary = readSummary(resultsDir);
     expect(summary).toHaveLength(4);
     for (const entry of summary) {
-      expect(Object.keys(entry).slice(0, 7)).toEqual(['experiment_id', 'timestamp', 'configuration', 'benchmark_results', 'cache_statistics', 'execution_success', 'execution_time_seconds']);
+      expect(Object.keys(entry).slice(0, 8)).toEqual(['experiment_id', 'timestamp', 'configuration', 'benchmark_results', 'cache_statistics', 'conversation_features', 'execution_success', 'execution_time_seconds']);
       expect(entry.execution_success).toBe(true);
+      // The old runner's keys beside kvsweep's, same values: its scripts read these.
+      const { configuration: c, benchmark_results: b, cache_statistics: s } = entry;
+      expect([c.model_name, c.request_rate_per_second, c.cache_eviction_strategy, c.max_prompt_count, c.experiment_tag]).toEqual([c.model, c.request_rate, c.eviction_strategy, c.num_prompts, 'e2e']);
+      expect([b.successful_requests, b.benchmark_duration, b.total_generated_tokens]).toEqual([20, b.duration, b.total_output_tokens]);
+      expect([s.vllm_queries, s.vllm_hits, s.vllm_hit_rate]).toEqual([s.prefix_cache_queries, s.prefix_cache_hits, s.prefix_cache_hit_rate]);
+      expect(s.lmcache_hit_rate).toBeGreaterThanOrEqual(0);
       expect(entry.benchmark_results.completed).toBe(20);
       expect(entry.benchmark_results.failed).toBe(0);
       expect(entry.benchmark_results.mean_ttft_ms).toBeGreaterThan(0);
@@ -65,7 +73,9 @@ describe('kvsweep run --gpus', () => {
       expect(command.env.CUDA_VISIBLE_DEVICES).toMatch(/^[01]$/);
       expect(command.env.LMCACHE_MAX_LOCAL_CPU_SIZE).toBe(String(entry.configuration.cache_size_gb));
     }
-    expect(readFileSync(join(resultsDir, 'summary.csv'), 'utf8').trim().split('\n')).toHaveLength(5);
+    const csv = readFileSync(join(resultsDir, 'summary.csv'), 'utf8').trim().split('\n');
+    expect(csv).toHaveLength(5);
+    expect(new Set(csv[0]!.split(',')).size).toBe(csv[0]!.split(',').length);
     // A larger CPU tier never lowers the external hit rate of the same trace and policy.
     for (const strategy of ['lru', 'conversation_aware']) {
       const rate = (size: number) => summary.find((e) => e.configuration.cache_size_gb === size && e.configuration.eviction_strategy === strategy)!.cache_statistics.external_prefix_cache_hit_rate as number;
