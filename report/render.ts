@@ -1,6 +1,7 @@
 // Vega-Lite spec -> SVG (vega's headless SVG renderer: no canvas, no browser) -> PNG (resvg, a
-// Rust rasteriser shipped prebuilt in its npm package; text with the system's fonts).
+// Rust rasteriser shipped prebuilt in its npm package; text in DejaVu Sans, shipped with kvsweep).
 import { Resvg } from '@resvg/resvg-js';
+import { createRequire } from 'node:module';
 import { parse, View, Warn } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 
@@ -32,12 +33,21 @@ export function prefixSvgIds(svg: string, prefix: string): string {
   return out;
 }
 
+/**
+ * The fonts of the PNGs, from the npm package dejavu-fonts-ttf: a host without system fonts (a GPU
+ * node, a slim container) still gets text, and every machine draws the same pixels.
+ */
+export const FONT_FILES: readonly string[] = ['DejaVuSans.ttf', 'DejaVuSans-Bold.ttf'].map((name) =>
+  createRequire(import.meta.url).resolve(`dejavu-fonts-ttf/ttf/${name}`),
+);
+
 /** A PNG of the SVG at `scale` times its size (2: sharp on slides and high-density screens). */
 export function svgToPng(svg: string, scale = 2): Buffer {
   const resvg = new Resvg(svg, {
     fitTo: { mode: 'zoom', value: scale },
     background: 'white',
-    font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans', sansSerifFamily: 'DejaVu Sans' },
+    // System fonts are not loaded: the shipped DejaVu Sans is what every chart names first.
+    font: { fontFiles: [...FONT_FILES], loadSystemFonts: false, defaultFontFamily: 'DejaVu Sans', sansSerifFamily: 'DejaVu Sans' },
   });
   return resvg.render().asPng();
 }

@@ -35,7 +35,15 @@ function paeth(a: number, b: number, c: number): number {
   return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
 }
 
-export function inspectPng(png: Buffer): PngFacts {
+/** The pixels of a PNG, rows unfiltered: `channels` bytes per pixel, row after row. */
+export interface DecodedPng {
+  width: number;
+  height: number;
+  channels: number;
+  pixels: Buffer;
+}
+
+export function decodePng(png: Buffer): DecodedPng {
   if (!png.subarray(0, 8).equals(SIGNATURE)) throw new Error('not a PNG: bad signature');
   let offset = 8;
   let width = 0;
@@ -81,6 +89,11 @@ export function inspectPng(png: Buffer): PngFacts {
       pixels[y * stride + x] = (value + predictor) & 0xff;
     }
   }
+  return { width, height, channels, pixels };
+}
+
+export function inspectPng(png: Buffer): PngFacts {
+  const { width, height, channels, pixels } = decodePng(png);
   const background = pixels.subarray(0, channels);
   let ink = 0;
   const colours = new Set<string>();
