@@ -1,6 +1,6 @@
 // From summary entries to what the charts draw: one group per (model, dataset), one line per
 // eviction strategy within it, figures against cache size. Pure: no files, no rendering.
-import { numberOrNull, type SummaryEntry } from './summary-entries.ts';
+import { numberOrNull, type ReportEntry } from './summary-entries.ts';
 
 /** A figure the report plots, and where a summary entry keeps it (first source with a number wins). */
 export interface MetricDefinition {
@@ -14,7 +14,7 @@ export interface MetricDefinition {
   sources: { block: 'benchmark_results' | 'cache_statistics'; key: string }[];
 }
 
-/** The old runner's 2x2 grid: latency and cache hits against cache size. */
+/** kvsweep's 2x2 grid: latency and the hit rates vLLM reports against cache size. */
 export const CACHE_METRICS: readonly MetricDefinition[] = [
   { key: 'mean_ttft_ms', short: 'mean TTFT ms', title: 'Mean TTFT', unit: 'ms', format: 'number', sources: [{ block: 'benchmark_results', key: 'mean_ttft_ms' }] },
   { key: 'p99_ttft_ms', short: 'p99 TTFT ms', title: 'P99 TTFT', unit: 'ms', format: 'number', sources: [{ block: 'benchmark_results', key: 'p99_ttft_ms' }] },
@@ -39,8 +39,22 @@ export const THROUGHPUT_METRICS: readonly MetricDefinition[] = [
   { key: 'preemptions', short: 'preemptions', title: 'Preemptions', unit: 'count', format: 'integer', sources: [{ block: 'cache_statistics', key: 'preemptions' }] },
 ];
 
+/**
+ * The Python runner's own 2x2 grid (its benchmark_plotter.py): mean and P99 TTFT, then LMCache's
+ * retrieved and hit rates, read from the old keys summary.json carries (domain/summary.ts).
+ */
+export const LMCACHE_METRICS: readonly MetricDefinition[] = [
+  CACHE_METRICS[0]!,
+  CACHE_METRICS[1]!,
+  { key: 'lmcache_retrieved_rate', short: 'LMCache retrieved', title: 'LMCache retrieved rate', unit: 'share of looked-up tokens', format: 'percent', sources: [{ block: 'cache_statistics', key: 'lmcache_retrieved_rate' }] },
+  { key: 'lmcache_hit_rate', short: 'LMCache hit', title: 'LMCache hit rate', unit: 'share of looked-up tokens', format: 'percent', sources: [{ block: 'cache_statistics', key: 'lmcache_hit_rate' }] },
+];
+
+/** Every metric the report shows, once each, in table order. */
+export const ALL_METRICS: readonly MetricDefinition[] = [...new Map([...CACHE_METRICS, ...LMCACHE_METRICS, ...THROUGHPUT_METRICS].map((m) => [m.key, m])).values()];
+
 /** The value of a metric in an entry and the key it came from, or null. */
-export function metricValue(entry: SummaryEntry, metric: MetricDefinition): { value: number; source: string } | null {
+export function metricValue(entry: ReportEntry, metric: MetricDefinition): { value: number; source: string } | null {
   for (const source of metric.sources) {
     const value = numberOrNull(entry[source.block][source.key]);
     if (value !== null) return { value, source: source.key };
@@ -73,13 +87,13 @@ export function strategyLabel(configuration: Record<string, unknown>): string {
  * One label per entry: the strategy, plus every other setting that varies among the entries of one
  * strategy (conversation_aware always turning conversation eviction on does not name a line).
  */
-export function seriesLabels(entries: readonly SummaryEntry[]): Map<string, string> {
-  const byStrategy = new Map<string, SummaryEntry[]>();
+export function seriesLabels(entries: readonly ReportEntry[]): Map<string, string> {
+  const byStrategy = new Map<string, ReportEntry[]>();
   for (const entry of entries) {
     const strategy = strategyLabel(entry.configuration);
     byStrategy.set(strategy, [...(byStrategy.get(strategy) ?? []), entry]);
   }
-  const varies = (key: string, group: SummaryEntry[]) => new Set(group.map((e) => JSON.stringify(e.configuration[key] ?? null))).size > 1;
+  const varies = (key: string, group: ReportEntry[]) => new Set(group.map((e) => JSON.stringify(e.configuration[key] ?? null))).size > 1;
   const varying = SERIES_KEYS.filter(({ key }) => [...byStrategy.values()].some((group) => varies(key, group)));
   return new Map(
     entries.map((entry) => [
@@ -109,7 +123,7 @@ export interface ChartGroup {
   dataset: string;
   /** File-name-safe and unique within the report. */
   slug: string;
-  entries: SummaryEntry[];
+  entries: ReportEntry[];
   /** Line labels in first-seen order (the colour order of every chart of the group). */
   series: string[];
   /** Distinct cache sizes, ascending. */
@@ -132,8 +146,8 @@ export function uniqueSlug(name: string, taken: Set<string>): string {
 }
 
 /** Groups entries by (model, dataset) in first-seen order and prepares every chart's points. */
-export function buildChartGroups(entries: readonly SummaryEntry[], metrics: readonly MetricDefinition[] = [...CACHE_METRICS, ...THROUGHPUT_METRICS]): ChartGroup[] {
-  const byKey = new Map<string, SummaryEntry[]>();
+export function buildChartGroups(entries: readonly ReportEntry[], metrics: readonly MetricDefinition[] = ALL_METRICS): ChartGroup[] {
+  const byKey = new Map<string, ReportEntry[]>();
   for (const entry of entries) {
     const key = JSON.stringify([textOf(entry.configuration.model, 'unknown model'), textOf(entry.configuration.dataset, 'unknown dataset')]);
     byKey.set(key, [...(byKey.get(key) ?? []), entry]);

@@ -1,9 +1,12 @@
 // What the report's table links to and quotes from each experiment folder: the logs and result
 // files that exist (links relative to the results folder, so the folder can be moved or shared),
 // and for a failed experiment the tail of its last attempt's log from outcome.json.
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { basename, join, relative, sep } from 'node:path';
-import type { SummaryEntry } from './summary-entries.ts';
+import { z } from 'zod';
+import { AttemptRecord } from '../domain/records.ts';
+import { readRecord } from '../platform/files.ts';
+import type { ReportEntry } from './summary-entries.ts';
 
 export interface FileLink {
   label: string;
@@ -35,7 +38,7 @@ export function relativeHref(fromDir: string, file: string): string {
 }
 
 /** The experiment's folder: `<resultsDir>/<id>` (also after a move), else its recorded results_path. */
-async function experimentFolder(resultsDir: string, entry: SummaryEntry): Promise<string | null> {
+async function experimentFolder(resultsDir: string, entry: ReportEntry): Promise<string | null> {
   if (basename(entry.experiment_id) === entry.experiment_id && (await isDirectory(join(resultsDir, entry.experiment_id)))) {
     return join(resultsDir, entry.experiment_id);
   }
@@ -43,20 +46,35 @@ async function experimentFolder(resultsDir: string, entry: SummaryEntry): Promis
   return null;
 }
 
-function logTailOf(outcome: unknown): string[] {
-  const attempts = (outcome as { attempts?: unknown } | null)?.attempts;
-  if (!Array.isArray(attempts)) return [];
-  const failed = attempts.filter((a): a is { log_tail: unknown[] } => Array.isArray((a as { log_tail?: unknown })?.log_tail) && (a as { log_tail: unknown[] }).log_tail.length > 0);
-  return (failed[failed.length - 1]?.log_tail ?? []).filter((line): line is string => typeof line === 'string');
+/** Of outcome.json, the attempts' log tails: all the table quotes. */
+const LogTails = z.looseObject({ attempts: z.array(AttemptRecord.pick({ log_tail: true })) });
+
+/** The last failed attempt's log tail; none when outcome.json is missing or does not parse. */
+async function logTailOf(path: string): Promise<string[]> {
+  const read = await readRecord(path, LogTails).catch(() => null);
+  if (read?.state !== 'valid') return [];
+  const failed = read.value.attempts.filter((a) => a.log_tail.length > 0);
+  return failed[failed.length - 1]?.log_tail ?? [];
+}
+
+/** The old runner's logs: `server<id>.log` and `client<id>.log` in the results folder itself. */
+async function oldRunnerLinks(resultsDir: string, entry: ReportEntry, reportDir: string): Promise<FileLink[]> {
+  const links: FileLink[] = [];
+  if (basename(entry.experiment_id) !== entry.experiment_id) return links;
+  for (const kind of ['server', 'client']) {
+    const file = join(resultsDir, `${kind}${entry.experiment_id}.log`);
+    if (await isFile(file)) links.push({ label: `${kind}.log`, href: relativeHref(reportDir, file) });
+  }
+  return links;
 }
 
 /**
  * Links (relative to `reportDir`) and log tail of one experiment; an experiment without a folder
  * gets none (no dead links).
  */
-export async function experimentFiles(resultsDir: string, entry: SummaryEntry, reportDir = resultsDir): Promise<ExperimentFiles> {
+export async function experimentFiles(resultsDir: string, entry: ReportEntry, reportDir = resultsDir): Promise<ExperimentFiles> {
   const folder = await experimentFolder(resultsDir, entry);
-  if (folder === null) return { links: [], logTail: [] };
+  if (folder === null) return { links: await oldRunnerLinks(resultsDir, entry, reportDir), logTail: [] };
   const links: FileLink[] = [];
   for (const name of LINKED_FILES) {
     if (await isFile(join(folder, name))) links.push({ label: name, href: relativeHref(reportDir, join(folder, name)) });
@@ -70,14 +88,6 @@ export async function experimentFiles(resultsDir: string, entry: SummaryEntry, r
       if (await isFile(file)) links.push({ label: `attempt ${attempt} ${name}`, href: relativeHref(reportDir, file) });
     }
   }
-  let logTail: string[] = [];
-  if (entry.status !== 'succeeded') {
-    const text = await readFile(join(folder, 'outcome.json'), 'utf8').catch(() => null);
-    try {
-      logTail = text === null ? [] : logTailOf(JSON.parse(text));
-    } catch {
-      logTail = [];
-    }
-  }
+  const logTail = entry.status === 'succeeded' ? [] : await logTailOf(join(folder, 'outcome.json'));
   return { links, logTail };
 }

@@ -1,8 +1,8 @@
 // The report's table of every experiment, failed and pending ones included: its settings, key
 // figures, attempts and error, as display text. Pure.
-import { CACHE_METRICS, metricValue, strategyLabel, THROUGHPUT_METRICS, type MetricDefinition } from './chart-data.ts';
+import { ALL_METRICS, metricValue, strategyLabel, type MetricDefinition } from './chart-data.ts';
 import type { FileLink } from './experiment-files.ts';
-import { numberOrNull, type SummaryEntry } from './summary-entries.ts';
+import { numberOrNull, type ReportEntry } from './summary-entries.ts';
 
 export interface TableColumn {
   header: string;
@@ -31,10 +31,9 @@ export function formatFigure(value: number | null, format: MetricDefinition['for
 
 const plain = (value: unknown): string => (value === null || value === undefined || value === '' ? '—' : typeof value === 'object' ? JSON.stringify(value) : String(value));
 
-const FIGURES: readonly MetricDefinition[] = [...CACHE_METRICS, ...THROUGHPUT_METRICS];
 
 interface ColumnDefinition extends TableColumn {
-  cell: (entry: SummaryEntry) => string;
+  cell: (entry: ReportEntry) => string;
 }
 
 const COLUMNS: readonly ColumnDefinition[] = [
@@ -52,10 +51,10 @@ const COLUMNS: readonly ColumnDefinition[] = [
       return completed === null && failed === null ? '—' : `${plain(completed)} / ${plain(failed)}`;
     },
   },
-  ...FIGURES.map((metric) => ({
+  ...ALL_METRICS.map((metric) => ({
     header: metric.short,
     numeric: true,
-    cell: (e: SummaryEntry) => formatFigure(metricValue(e, metric)?.value ?? null, metric.format),
+    cell: (e: ReportEntry) => formatFigure(metricValue(e, metric)?.value ?? null, metric.format),
   })),
   { header: 'time (s)', numeric: true, cell: (e) => formatFigure(e.execution_time_seconds, 'number') },
   { header: 'attempts', numeric: true, cell: (e) => plain(e.attempts) },
@@ -65,7 +64,7 @@ const COLUMNS: readonly ColumnDefinition[] = [
 export const TABLE_COLUMNS: readonly TableColumn[] = COLUMNS.map(({ header, numeric }) => ({ header, numeric }));
 
 /** One row per entry, in the summary's order, with the files found for each. */
-export function experimentRows(entries: readonly SummaryEntry[], files: ReadonlyMap<string, { links: FileLink[]; logTail: string[] }>): TableRow[] {
+export function experimentRows(entries: readonly ReportEntry[], files: ReadonlyMap<string, { links: FileLink[]; logTail: string[] }>): TableRow[] {
   return entries.map((entry) => ({
     experiment_id: entry.experiment_id,
     status: entry.status,

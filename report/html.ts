@@ -33,15 +33,24 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
-/** "X (failed): no figures" or "X: Preemptions not reported", one line per experiment. */
-export function notPlottedLines(missing: readonly MissingFigure[], metricTitles: ReadonlyMap<string, string>): string[] {
+/**
+ * "X (failed): no figures" or "X: Preemptions not reported", one line per experiment. A figure
+ * that no experiment of the group reported (given `plotted`, the metrics with points) is said once,
+ * "LMCache hit rate: not reported by any experiment", instead of on every line.
+ */
+export function notPlottedLines(missing: readonly MissingFigure[], metricTitles: ReadonlyMap<string, string>, plotted?: ReadonlySet<string>): string[] {
+  const absent = plotted ? [...new Set(missing.filter((m) => m.reason === 'not reported' && !plotted.has(m.metric)).map((m) => m.metric))] : [];
+  const groupLines = absent.map((metric) => `${metricTitles.get(metric) ?? metric}: not reported by any experiment`);
   const byExperiment = new Map<string, MissingFigure[]>();
   for (const m of missing) byExperiment.set(m.experiment_id, [...(byExperiment.get(m.experiment_id) ?? []), m]);
-  return [...byExperiment.entries()].map(([id, list]) => {
+  const experimentLines = [...byExperiment.entries()].flatMap(([id, all]) => {
+    const list = all.filter((m) => !(m.reason === 'not reported' && absent.includes(m.metric)));
+    if (list.length === 0) return [];
     const reasons = [...new Set(list.map((m) => m.reason))];
-    if (list.length === metricTitles.size && reasons.length === 1) return `${id} (${reasons[0]}): no figures`;
-    return `${id}: ${list.map((m) => `${metricTitles.get(m.metric) ?? m.metric} ${m.reason}`).join('; ')}`;
+    if (all.length === metricTitles.size && reasons.length === 1) return [`${id} (${reasons[0]}): no figures`];
+    return [`${id}: ${list.map((m) => `${metricTitles.get(m.metric) ?? m.metric} ${m.reason}`).join('; ')}`];
   });
+  return [...groupLines, ...experimentLines];
 }
 
 const anchorOf = (section: ReportSection) => `group-${section.group.slug}`;

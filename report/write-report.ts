@@ -2,9 +2,9 @@
 // folder. A plain async function of the folder so a Temporal activity can call it at the end of a
 // sweep; idempotent (same names every time, stale PNGs removed) and atomic (temp file + rename).
 import { randomUUID } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { buildChartGroups, CACHE_METRICS, THROUGHPUT_METRICS, type ChartGroup, type MetricDefinition } from './chart-data.ts';
+import { ALL_METRICS, buildChartGroups, CACHE_METRICS, LMCACHE_METRICS, THROUGHPUT_METRICS, type ChartGroup, type MetricDefinition } from './chart-data.ts';
 import { figureSpec } from './chart-specs.ts';
 import { experimentFiles, relativeHref } from './experiment-files.ts';
 import { experimentRows, pendingRows } from './experiment-table.ts';
@@ -12,11 +12,14 @@ import { notPlottedLines, reportHtml, type ReportSection } from './html.ts';
 import { PLOTS_DIR, REPORT_FILE, type ReportOptions, type ReportResult } from './names.ts';
 import { prefixSvgIds, renderSvg, svgToPng } from './render.ts';
 import { readSummary } from './summary-entries.ts';
+import { SweepFile } from '../domain/records.ts';
+import { readRecord } from '../platform/files.ts';
 
 
-/** The figures of every group: the old runner's 2x2 grid, then throughput and preemptions. */
+/** The figures of every group: kvsweep's 2x2 grid, the Python runner's, then throughput. */
 const FIGURES: readonly { suffix: string; title: string; metrics: readonly MetricDefinition[]; columns: number }[] = [
   { suffix: 'ttft-and-hits', title: 'TTFT and cache hit rates against cache size', metrics: CACHE_METRICS, columns: 2 },
+  { suffix: 'ttft-and-lmcache', title: "TTFT and LMCache's rates against cache size (the Python runner's grid)", metrics: LMCACHE_METRICS, columns: 2 },
   { suffix: 'throughput', title: 'Throughput and preemptions against cache size', metrics: THROUGHPUT_METRICS, columns: 3 },
 ];
 
@@ -33,22 +36,19 @@ async function writeFileAtomic(path: string, content: string | Uint8Array): Prom
   }
 }
 
+/** sweep.json's id and planned experiments: all the report needs of it. */
+const SweepPlan = SweepFile.pick({ sweep_id: true, experiment_ids: true });
+
 /** The sweep id and planned experiment ids from sweep.json, when the folder has a readable one. */
 async function readSweepPlan(resultsDir: string): Promise<{ sweepId: string | null; experimentIds: string[] }> {
-  try {
-    const plan = JSON.parse(await readFile(join(resultsDir, 'sweep.json'), 'utf8')) as { sweep_id?: unknown; experiment_ids?: unknown };
-    return {
-      sweepId: typeof plan.sweep_id === 'string' ? plan.sweep_id : null,
-      experimentIds: Array.isArray(plan.experiment_ids) ? plan.experiment_ids.filter((id): id is string => typeof id === 'string') : [],
-    };
-  } catch {
-    return { sweepId: null, experimentIds: [] };
-  }
+  const read = await readRecord(join(resultsDir, 'sweep.json'), SweepPlan).catch(() => null);
+  return read?.state === 'valid' ? { sweepId: read.value.sweep_id, experimentIds: read.value.experiment_ids } : { sweepId: null, experimentIds: [] };
 }
 
 async function renderGroup(resultsDir: string, reportDir: string, group: ChartGroup, images: string[]): Promise<ReportSection> {
-  const metricTitles = new Map([...CACHE_METRICS, ...THROUGHPUT_METRICS].map((m) => [m.key, m.title]));
-  const section: ReportSection = { group, figures: [], notPlotted: notPlottedLines(group.missing, metricTitles) };
+  const metricTitles = new Map(ALL_METRICS.map((m) => [m.key, m.title]));
+  const plotted = new Set(group.points.map((p) => p.metric));
+  const section: ReportSection = { group, figures: [], notPlotted: notPlottedLines(group.missing, metricTitles, plotted) };
   if (group.points.length === 0) return section;
   for (const figure of FIGURES) {
     const svg = await renderSvg(figureSpec(group, figure.metrics, figure.title, figure.columns));

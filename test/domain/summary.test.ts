@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { summaryCsv } from '../../activities/summary-files.ts';
 import { ExperimentOutcome } from '../../domain/records.ts';
 import { OLD_KEYS, SummaryEntry, summaryEntryOf } from '../../domain/summary.ts';
+import { projectRoot } from '../../platform/paths.ts';
 import { FAILED_ID, FIXTURE } from '../report/fixture.ts';
 
 const outcomeOf = (id: string) => ExperimentOutcome.parse(JSON.parse(readFileSync(join(FIXTURE, id, 'outcome.json'), 'utf8')));
@@ -101,5 +102,29 @@ describe('summary.csv', () => {
     // Missing figures are empty cells; lists are JSON.
     expect(column('benchmark_results.mean_ttft_ms')[1]).toBe('');
     expect(column('hosts')[0]).toBe('["local-vm"]');
+  });
+});
+
+/** `a.{x,y}_{1,2}` -> a.x_1, a.x_2, a.y_1, a.y_2 (how the docs' table writes families of keys). */
+function expandBraces(text: string): string[] {
+  const match = /\{([^}]*)\}/.exec(text);
+  if (!match) return [text];
+  return match[1]!.split(',').flatMap((part) => expandBraces(text.slice(0, match.index) + part + text.slice(match.index + match[0].length)));
+}
+
+describe('docs/report.md', () => {
+  it('has the mapping table: every old key, with the kvsweep key it is read from', () => {
+    const docs = readFileSync(join(projectRoot, 'docs', 'report.md'), 'utf8');
+    const rows = new Map<string, string>();
+    for (const line of docs.split('\n')) {
+      const cell = /^\| `([^`]+)` \|/.exec(line)?.[1];
+      if (cell) for (const key of expandBraces(cell)) rows.set(key, line);
+    }
+    for (const mapping of OLD_KEYS) {
+      const row = rows.get(`${mapping.section}.${mapping.key}`);
+      expect(row, `${mapping.section}.${mapping.key}`).toBeDefined();
+      const source = 'rename' in mapping ? mapping.rename : 'sources' in mapping ? mapping.sources.join('`, else `') : null;
+      if (source !== null && source !== mapping.key) expect(row, mapping.key).toContain(`\`${source}\``);
+    }
   });
 });

@@ -69,7 +69,7 @@ afterAll(async () => {
 
 it('draws every chart: a line per strategy and a point per experiment in each panel', async () => {
   const charts = page.locator('figure.chart svg');
-  await expect.poll(() => charts.count()).toBe(2);
+  await expect.poll(() => charts.count()).toBe(3);
   const drawn = await charts.evaluateAll((elements) =>
     (elements as unknown as InPageSvg[]).map((svg) => {
       const visible = (selector: string) => [...svg.querySelectorAll(selector)].filter((el) => {
@@ -85,8 +85,9 @@ it('draws every chart: a line per strategy and a point per experiment in each pa
     }),
   );
   expect(drawn[0]!.titles).toEqual(expect.arrayContaining(['Mean TTFT', 'P99 TTFT', 'Prefix-cache hit rate (vLLM)', 'External (LMCache) hit rate']));
-  expect(drawn[1]!.titles).toEqual(expect.arrayContaining(['Output throughput', 'Request throughput', 'Preemptions']));
-  const panels = [4, 3];
+  expect(drawn[1]!.titles).toEqual(expect.arrayContaining(['Mean TTFT', 'P99 TTFT', 'LMCache retrieved rate', 'LMCache hit rate']));
+  expect(drawn[2]!.titles).toEqual(expect.arrayContaining(['Output throughput', 'Request throughput', 'Preemptions']));
+  const panels = [4, 4, 3];
   drawn.forEach((chart, i) => {
     expect(chart.width).toBeGreaterThan(500);
     expect(chart.lines).toBe(panels[i]! * LINES_PER_PANEL);

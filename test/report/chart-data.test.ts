@@ -1,7 +1,7 @@
 // Data preparation of the report: reading summary.json leniently, grouping by model and dataset,
 // one line per strategy, missing figures, scales, table cells. Pure functions, no rendering.
 import { describe, expect, it } from 'vitest';
-import { buildChartGroups, CACHE_METRICS, seriesLabels, strategyLabel, uniqueSlug } from '../../report/chart-data.ts';
+import { buildChartGroups, CACHE_METRICS, LMCACHE_METRICS, seriesLabels, strategyLabel, uniqueSlug } from '../../report/chart-data.ts';
 import { figureSpec } from '../../report/chart-specs.ts';
 import { experimentRows, formatFigure, TABLE_COLUMNS } from '../../report/experiment-table.ts';
 import { notPlottedLines } from '../../report/html.ts';
@@ -98,6 +98,13 @@ describe('buildChartGroups', () => {
   it('takes LMCache\'s retrieve rate where vLLM reported no external hit rate', () => {
     const [group] = buildChartGroups([entry({ cache_statistics: { external_prefix_cache_hit_rate: null, lmcache_retrieve_hit_rate: 0.7 } })], CACHE_METRICS);
     expect(pointsOf(group!, 'external_hit_rate')).toEqual([['lru', 10, 0.7]]);
+  });
+
+  it("fills the Python runner's LMCache figures of an older kvsweep summary from LMCache's counters", () => {
+    const older = { lmcache_hit_rate: undefined, lmcache_retrieved_rate: undefined, lmcache_lookup_hit_rate: 0.25, lmcache_num_hit_tokens: 300, lmcache_num_lookup_tokens: 1000 };
+    const [group] = buildChartGroups([entry({ cache_statistics: older })], LMCACHE_METRICS);
+    expect(pointsOf(group!, 'lmcache_hit_rate')).toEqual([['lru', 10, 0.25]]);
+    expect(pointsOf(group!, 'lmcache_retrieved_rate')).toEqual([['lru', 10, 0.3]]);
   });
 
   it('uses a log cache-size axis only for positive sizes spanning 10x or more', () => {

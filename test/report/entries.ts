@@ -1,7 +1,7 @@
 // Summary entries for report tests, in summary.json's shape (as activities/summary-files.ts writes
 // it): a succeeded experiment by default, with figures that depend on its settings so that a wrong
 // grouping or pairing shows up as a wrong number.
-import { parseSummary, type SummaryEntry } from '../../report/summary-entries.ts';
+import { parseSummary, type ReportEntry } from '../../report/summary-entries.ts';
 
 export interface EntryOptions {
   model?: string;
@@ -53,7 +53,7 @@ export function rawEntry(o: EntryOptions = {}): Record<string, unknown> {
       ? { completed: 100, failed: 0, mean_ttft_ms: ttft, p99_ttft_ms: ttft * 3, output_throughput: 1000 + (cache ?? 0), request_throughput: 5, ...o.bench }
       : {},
     cache_statistics: ok
-      ? { prefix_cache_hit_rate: 0.5, external_prefix_cache_hit_rate: (cache ?? 0) / 100, preemptions: 2, ...o.cache_statistics }
+      ? { prefix_cache_hit_rate: 0.5, external_prefix_cache_hit_rate: (cache ?? 0) / 100, preemptions: 2, lmcache_hit_rate: (cache ?? 0) / 80, lmcache_retrieved_rate: (cache ?? 0) / 90, ...o.cache_statistics }
       : {},
     execution_success: ok,
     execution_time_seconds: 12.5,
@@ -66,6 +66,6 @@ export function rawEntry(o: EntryOptions = {}): Record<string, unknown> {
 }
 
 /** The same entry as the report reads it (through the report's own parser). */
-export function entry(o: EntryOptions = {}): SummaryEntry {
+export function entry(o: EntryOptions = {}): ReportEntry {
   return parseSummary(JSON.stringify([rawEntry(o)]), 'summary.json')[0]!;
 }

@@ -44,13 +44,14 @@ describe('writeReport on a real results folder', () => {
     // chat-b's only experiment failed: its group has nothing to draw, so no PNG for it.
     expect(result.images.map((p) => p.slice(results.length + 1))).toEqual([
       'report-plots/sim-small_chat-a-ttft-and-hits.png',
+      'report-plots/sim-small_chat-a-ttft-and-lmcache.png',
       'report-plots/sim-small_chat-a-throughput.png',
     ]);
 
     const html = readFileSync(result.report_path, 'utf8');
     expect(html).not.toMatch(/<script|<link|<img|<iframe|@import|\ssrc=/i);
     expect(html).not.toMatch(/(href|src)="https?:|url\(\s*['"]?https?:/i);
-    expect(html.match(/<figure class="chart"/g)).toHaveLength(2);
+    expect(html.match(/<figure class="chart"/g)).toHaveLength(3);
     expect(html.match(/<tr class="(succeeded|failed)"/g)).toHaveLength(7);
     expect(html).toContain('<span class="status-failed" data-status="failed">1 failed</span>');
     const failedRow = html.slice(html.indexOf(`data-experiment-id="${FAILED_ID}"`));
@@ -92,7 +93,7 @@ describe('writeReport on a real results folder', () => {
     writeFileSync(join(results, 'report-plots', 'gone-model_gone-dataset-throughput.png'), 'old');
     const second = await writeReport(results);
     expect(second).toEqual(first);
-    expect(readdirSync(join(results, 'report-plots')).sort()).toEqual(['sim-small_chat-a-throughput.png', 'sim-small_chat-a-ttft-and-hits.png']);
+    expect(readdirSync(join(results, 'report-plots')).sort()).toEqual(['sim-small_chat-a-throughput.png', 'sim-small_chat-a-ttft-and-hits.png', 'sim-small_chat-a-ttft-and-lmcache.png']);
     expect(filesUnder(results).filter((name) => name.endsWith('.tmp'))).toEqual([]);
   });
 
@@ -121,7 +122,7 @@ describe('writeReport on edge cases', () => {
     ];
     writeFileSync(join(dir, 'summary.json'), JSON.stringify(entries));
     const { images, report_path } = await writeReport(dir);
-    expect(images).toHaveLength(12);
+    expect(images).toHaveLength(18);
     for (const image of images) expect(inspectPng(readFileSync(image)).inkFraction).toBeGreaterThan(0.01);
     const html = readFileSync(report_path, 'utf8');
     const section = (dataset: string) => html.slice(html.indexOf(`id="group-qwen-8b_${dataset}"`), html.indexOf('</section>', html.indexOf(`id="group-qwen-8b_${dataset}"`)));
@@ -136,7 +137,7 @@ describe('writeReport on edge cases', () => {
     expect(html.match(/<tr class="/g)).toHaveLength(12);
     // No experiment folders here: no links to logs that do not exist.
     expect(linkedFiles(report_path).filter((l) => !l.includes('report-plots') && !l.endsWith('summary.json'))).toEqual([]);
-  }, 180_000); // 12 PNGs: about 20 s on 2 loaded cores
+  }, 240_000); // 18 PNGs: about 30 s on 2 loaded cores
 
   it('lists experiments that sweep.json plans but summary.json does not hold yet as pending', async () => {
     writeFileSync(join(dir, 'summary.json'), JSON.stringify([rawEntry({ cache: 1 })]));
@@ -156,6 +157,7 @@ describe('kvsweep report DIR', () => {
     expect(output.replaceAll(results, '<dir>')).toMatchInlineSnapshot(`
       "Report: <dir>/report.html
       Plot:   <dir>/report-plots/sim-small_chat-a-ttft-and-hits.png
+      Plot:   <dir>/report-plots/sim-small_chat-a-ttft-and-lmcache.png
       Plot:   <dir>/report-plots/sim-small_chat-a-throughput.png
       "
     `);
@@ -166,7 +168,7 @@ describe('kvsweep report DIR', () => {
     const out = join(dir, 'html', 'sweep report.html');
     const { code, output } = await runKvsweep(['report', results, '--out', out, '--json'], {}, 120_000);
     expect(code, output).toBe(0);
-    expect(JSON.parse(output)).toEqual({ report_path: out, images: [join(results, 'report-plots', 'sim-small_chat-a-ttft-and-hits.png'), join(results, 'report-plots', 'sim-small_chat-a-throughput.png')] });
+    expect(JSON.parse(output)).toEqual({ report_path: out, images: ['ttft-and-hits', 'ttft-and-lmcache', 'throughput'].map((figure) => join(results, 'report-plots', `sim-small_chat-a-${figure}.png`)) });
     expect(readFileSync(out, 'utf8')).toContain('href="../reportfix_2026-11-28/summary.json"');
   });
 
