@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { dataDir, projectRoot } from '../../platform/paths.ts';
+import { chooseDataDir, dataDir, projectRoot } from '../../platform/paths.ts';
 import { workflowBundlePath } from '../../workers/workflow-bundle.ts';
 
 const saved = process.env.KVSWEEP_HOME;
@@ -19,6 +19,13 @@ describe('KVSWEEP_HOME', () => {
     expect(dataDir()).toBe(join(projectRoot, '.kvsweep'));
     process.env.KVSWEEP_HOME = '/srv/kvsweep-data';
     expect(dataDir()).toBe('/srv/kvsweep-data');
+  });
+
+  it('falls back to ~/.kvsweep when the installation is read-only and KVSWEEP_HOME is not set', () => {
+    const base = { installation: '/usr/lib/node_modules/kvsweep', home: '/home/ada' };
+    expect(chooseDataDir({ ...base, kvsweepHome: undefined, installationWritable: true })).toBe('/usr/lib/node_modules/kvsweep/.kvsweep');
+    expect(chooseDataDir({ ...base, kvsweepHome: undefined, installationWritable: false })).toBe('/home/ada/.kvsweep');
+    expect(chooseDataDir({ ...base, kvsweepHome: '/srv/kvsweep', installationWritable: false })).toBe('/srv/kvsweep');
   });
 
   it('holds the cached workflow bundle', async () => {
