@@ -29,16 +29,16 @@ export function configurationOf(spec: ExperimentSpec): Record<string, unknown> {
     mock_decoding: spec.mock_decoding,
     environment: spec.environment,
     gpu_class: spec.gpu_class,
-    hbm_size: hbmSizeOf(spec),
+    hbm_size_gb: hbmSizeOf(spec),
   };
 }
 
 /**
- * GPU memory per GPU in GB (the sweep file's `hbm_size`), null when the spec has none: a field the
- * config layer adds to ExperimentSpec; specs planned before it have none.
+ * GPU memory per GPU in GB (the sweep file's `hbm_size`), null when the spec has none (specs
+ * planned by kvsweep versions before the field existed, carried in running sweeps' histories).
  */
 function hbmSizeOf(spec: ExperimentSpec): number | null {
-  const value = (spec as { hbm_size?: unknown }).hbm_size;
+  const value = (spec as { hbm_size_gb?: unknown }).hbm_size_gb;
   return typeof value === 'number' ? value : null;
 }
 

@@ -65,7 +65,7 @@ export const OLD_KEYS: readonly OldKey[] = [
   { section: 'configuration', key: 'dataset_file_path', rename: 'dataset_path' },
   { section: 'configuration', key: 'max_prompt_count', rename: 'num_prompts' },
   { section: 'configuration', key: 'time_limit_seconds', rename: 'time_limit' },
-  { section: 'configuration', key: 'gpu_memory_size_gb', rename: 'hbm_size' },
+  { section: 'configuration', key: 'gpu_memory_size_gb', rename: 'hbm_size_gb' },
   { section: 'configuration', key: 'cache_eviction_strategy', rename: 'eviction_strategy' },
   { section: 'configuration', key: 'enable_mock_decoding', rename: 'mock_decoding' },
   { section: 'configuration', key: 'experiment_tag', compute: (_block, context) => context.experiment_tag },

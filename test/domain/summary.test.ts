@@ -7,7 +7,9 @@ import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import { summaryCsv } from '../../activities/summary-files.ts';
 import { ExperimentOutcome } from '../../domain/records.ts';
+import { configurationOf } from '../../domain/outcome.ts';
 import { OLD_KEYS, SummaryEntry, summaryEntryOf } from '../../domain/summary.ts';
+import { plan, sweepWith } from '../config/support.ts';
 import { projectRoot } from '../../platform/paths.ts';
 import { FAILED_ID, FIXTURE } from '../report/fixture.ts';
 
@@ -42,7 +44,7 @@ describe('summary entries', () => {
     expect([c.model_name, c.request_rate_per_second, c.dataset_file_path, c.max_prompt_count, c.time_limit_seconds, c.cache_eviction_strategy, c.enable_mock_decoding])
       .toEqual([c.model, c.request_rate, c.dataset_path, c.num_prompts, c.time_limit, c.eviction_strategy, c.mock_decoding]);
     expect(c).toMatchObject({ model_name: 'sim-small', cache_size_gb: 0.005, cache_eviction_strategy: 'lru', enable_mock_decoding: false, experiment_tag: 'reportfix', dataset_type: 'conversational_csv' });
-    // No hbm_size in this (older) outcome: null, not a made-up size.
+    // No hbm_size_gb in this (older) outcome: null, not a made-up size.
     expect(c.gpu_memory_size_gb).toBeNull();
     expect([b.successful_requests, b.benchmark_duration, b.total_generated_tokens]).toEqual([b.completed, b.duration, b.total_output_tokens]);
     expect(b.input_throughput).toBeCloseTo((b.total_input_tokens as number) / (b.duration as number), 9);
@@ -67,9 +69,9 @@ describe('summary entries', () => {
     expect(entry.conversation_features).toEqual({ conversation_requests: 40, conversation_nonzero_turn_ratio: '0.42' });
   });
 
-  it('take gpu_memory_size_gb from hbm_size, and leave figures of a failed experiment null', () => {
+  it('take gpu_memory_size_gb from hbm_size_gb (the sweep file\'s hbm_size), and leave figures of a failed experiment null', () => {
     const outcome = outcomeOf(FAILED_ID);
-    outcome.configuration = { ...outcome.configuration, hbm_size: 80 };
+    outcome.configuration = { ...outcome.configuration, hbm_size_gb: 80 };
     const entry = summaryEntryOf(outcome, { experiment_tag: null });
     expect(entry.configuration.gpu_memory_size_gb).toBe(80);
     expect(entry.configuration.experiment_tag).toBeNull();
@@ -77,6 +79,15 @@ describe('summary entries', () => {
     expect(entry.benchmark_results.input_throughput).toBeNull();
     expect(entry.cache_statistics.lmcache_hit_rate).toBeNull();
     expect(entry).toMatchObject({ status: 'failed', execution_success: false, attempts: 2, conversation_features: {} });
+  });
+});
+
+describe('configurationOf', () => {
+  it("records the spec's hbm_size_gb (null for a spec planned before it existed)", async () => {
+    const { experiments } = await plan(sweepWith());
+    const spec = experiments[0]!;
+    expect(configurationOf(spec).hbm_size_gb).toBeNull();
+    expect(configurationOf({ ...spec, hbm_size_gb: 141 } as typeof spec).hbm_size_gb).toBe(141);
   });
 });
 
