@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { isLeaseProcessKey } from '../domain/names.ts';
 import { HOST_MARKER, KEY_MARKER, listMarkedProcesses, stopGroup, type GroupStopReport } from './process-groups.ts';
 
 export interface ExitInfo {
@@ -120,13 +121,13 @@ export class HostProcesses {
   }
 
   /**
-   * Stops every process group whose key starts with prefix, this worker's or an earlier one's:
-   * what a lease left running when its experiment workflow was terminated.
+   * Stops the process groups of one lease (its server and client, matched by exact key), this
+   * worker's or an earlier one's: what a lease left running when its experiment went away.
    */
-  async stopByKeyPrefix(prefix: string, graceMs: number): Promise<number> {
+  async stopLease(requestId: string, graceMs: number): Promise<number> {
     const groups = new Map<number, string>();
-    for (const [key, p] of this.processes) if (key.startsWith(prefix)) groups.set(p.pgid, key);
-    for (const p of await listMarkedProcesses(this.hostId)) if (p.key.startsWith(prefix)) groups.set(p.pgid, p.key);
+    for (const [key, p] of this.processes) if (isLeaseProcessKey(key, requestId)) groups.set(p.pgid, key);
+    for (const p of await listMarkedProcesses(this.hostId)) if (isLeaseProcessKey(p.key, requestId)) groups.set(p.pgid, p.key);
     await Promise.all([...groups].map(async ([pgid, key]) => {
       await stopGroup(pgid, graceMs);
       this.processes.delete(key);

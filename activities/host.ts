@@ -6,6 +6,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { mkdir, readdir, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ExperimentSpec } from '../domain/experiment.ts';
+import { experimentWorkflowId, leaseProcessKeys, leaseRequestId } from '../domain/names.ts';
 import { renderClientCommand, renderServerCommand } from '../domain/server-command.ts';
 import { AttemptMarker } from '../domain/records.ts';
 import { readRecord, tailLines, writeJsonAtomic } from '../platform/files.ts';
@@ -84,9 +85,12 @@ export function createHostActivities(deps: HostDeps) {
     },
 
     /** Starts the experiment's server on a free port, in its own process group. */
-    async startServer(input: { spec: ExperimentSpec; sweep_id: string; results_dir: string; attempt: number; gpu_ids: string[] }): Promise<ServerHandle> {
+    async startServer(input: { spec: ExperimentSpec; sweep_id: string; results_dir: string; attempt: number; gpu_ids: string[]; request_id?: string }): Promise<ServerHandle> {
       const { spec, attempt } = input;
-      const key = `${input.sweep_id}/${spec.id}#${attempt}`;
+      // The lease's request id (sent by workflows since the lease fix); built the same way when an
+      // older workflow did not send it.
+      const requestId = input.request_id ?? leaseRequestId(experimentWorkflowId(input.sweep_id, spec.id), attempt);
+      const key = leaseProcessKeys(requestId).server;
       const known = handles.get(key);
       if (known && deps.processes.get(key) && !deps.processes.get(key)!.exited) return known;
       const resultDir = join(input.results_dir, spec.id);
@@ -147,7 +151,7 @@ export function createHostActivities(deps: HostDeps) {
       const serverProcess = deps.processes.get(server.key);
       if (!serverProcess) throw failure('ServerGone', `server ${server.key} is not running on ${deps.hostId} (the worker restarted)`);
       const argv = renderClientCommand(spec, spec.client, { baseUrl: server.base_url, resultDir: server.result_dir, kvsweepArgv: deps.kvsweepArgv });
-      const clientKey = `${server.key}/client`;
+      const clientKey = leaseProcessKeys(server.key).client;
       await deps.processes.stop(clientKey, 1_000); // a retried attempt's earlier client, if any
       const logPath = join(server.result_dir, 'client.log');
       const progressPath = join(server.result_dir, 'client-progress.jsonl');
@@ -180,15 +184,25 @@ export function createHostActivities(deps: HostDeps) {
       }
     },
 
-    /** Stops whatever still runs for a lease whose experiment is gone (keys start with its request id). */
+    /**
+     * Stops whatever still runs for one lease (its server and client, by exact key), whichever
+     * worker of this host started it: for a lease whose experiment is gone, or whose host stopped
+     * answering the experiment. Returning means nothing of that lease runs here any more.
+     */
     async stopLeaseProcesses(input: { request_id: string }): Promise<{ stopped: number }> {
-      return { stopped: await deps.processes.stopByKeyPrefix(`${input.request_id}`, deps.teardownGraceMs) };
+      const stopped = await deps.processes.stopLease(input.request_id, deps.teardownGraceMs);
+      const handle = handles.get(leaseProcessKeys(input.request_id).server);
+      if (handle) {
+        reservedPorts.delete(handle.port);
+        handles.delete(handle.key);
+      }
+      return { stopped };
     },
 
     /** Stops the server's process group (SIGTERM, SIGKILL after a grace) and checks its port is free. */
     async teardownServer(input: { server: ServerHandle }): Promise<{ ended: string; duration_ms: number; port_free: boolean; stopped_at: string }> {
       const { server } = input;
-      await deps.processes.stop(`${server.key}/client`, 1_000);
+      await deps.processes.stop(leaseProcessKeys(server.key).client, 1_000);
       const report = (await deps.processes.stop(server.key, deps.teardownGraceMs)) ?? { ended: 'already-gone', durationMs: 0 };
       const stoppedAt = new Date().toISOString();
       const portFree = await waitPortFree(server.port, 5_000);

@@ -23,9 +23,27 @@ export function experimentWorkflowId(sweepId: string, experimentId: string): str
   return `${sweepId}/${experimentId}`;
 }
 
-/** The lease request of one attempt of an experiment: a repeated request is the same request. */
+/**
+ * The lease request of one attempt of an experiment: a repeated request is the same request. It is
+ * also the key of that attempt's processes on the host (leaseProcessKeys), so the pool can have a
+ * host stop exactly what one lease left running. The one place either is built.
+ */
 export function leaseRequestId(experimentWorkflowId: string, attempt: number): string {
   return `${experimentWorkflowId}#${attempt}`;
+}
+
+/** The keys the processes of one lease run under: its server, and the client replaying against it. */
+export function leaseProcessKeys(requestId: string): { server: string; client: string } {
+  return { server: requestId, client: `${requestId}/client` };
+}
+
+/**
+ * Whether a process key belongs to a lease: an exact match on one of its keys, never a prefix
+ * (attempt #1's request id is a prefix of attempt #10's).
+ */
+export function isLeaseProcessKey(key: string, requestId: string): boolean {
+  const keys = leaseProcessKeys(requestId);
+  return key === keys.server || key === keys.client;
 }
 
 export const WorkflowTypes = {
