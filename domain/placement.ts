@@ -47,26 +47,50 @@ export interface Lease {
   granted_ms: number;
 }
 
+/**
+ * A lease given back by an experiment that stopped hearing from its host (a step timed out) while
+ * the pool still sees the host alive: its server may still run there, so its GPUs stay booked until
+ * the host confirms nothing of the lease runs, or the host is seen dead (lost, gone, restarted).
+ */
+export interface QuarantinedLease extends Lease {
+  reason: string;
+  since_ms: number;
+}
+
+/** Everything the pool knows; carried whole across continue-as-new. */
 export interface PoolState {
   hosts: Record<string, HostState>;
   leases: Record<string, Lease>;
   waiting: LeaseRequest[];
   next_lease_number: number;
+  /** By lease id. Absent in the state of a pool that continued as new before quarantine existed. */
+  quarantined?: Record<string, QuarantinedLease>;
 }
 
 export function emptyPool(): PoolState {
-  return { hosts: {}, leases: {}, waiting: [], next_lease_number: 1 };
+  return { hosts: {}, leases: {}, waiting: [], next_lease_number: 1, quarantined: {} };
 }
 
 function leasesOfHost(state: PoolState, hostId: string): Lease[] {
   return Object.values(state.leases).filter((lease) => lease.host_id === hostId);
 }
 
+function quarantinedOfHost(state: PoolState, hostId: string): QuarantinedLease[] {
+  return Object.values(state.quarantined ?? {}).filter((lease) => lease.host_id === hostId);
+}
+
 export function freeGpus(state: PoolState, hostId: string): string[] {
   const host = state.hosts[hostId];
   if (!host) return [];
-  const used = new Set(leasesOfHost(state, hostId).flatMap((lease) => lease.gpu_ids));
+  const used = new Set([...leasesOfHost(state, hostId), ...quarantinedOfHost(state, hostId)].flatMap((lease) => lease.gpu_ids));
   return host.gpu_ids.filter((id) => !used.has(id));
+}
+
+/** Quarantined leases of a host that was seen dead (all, or those of other incarnations) end. */
+function endQuarantine(state: PoolState, hostId: string, keepIncarnation?: string): void {
+  for (const lease of quarantinedOfHost(state, hostId)) {
+    if (lease.incarnation !== keepIncarnation) delete state.quarantined![lease.lease_id];
+  }
 }
 
 function classMatches(requested: string, host: HostState): boolean {
@@ -86,6 +110,7 @@ function revokeLeases(state: PoolState, hostId: string, keepIncarnation?: string
  */
 export function registerHost(state: PoolState, host: HostRegistration, now: number): Lease[] {
   const revoked = revokeLeases(state, host.host_id, host.incarnation);
+  endQuarantine(state, host.host_id, host.incarnation);
   state.hosts[host.host_id] = { ...host, gpu_ids: [...host.gpu_ids], status: 'online', since_ms: now };
   return revoked;
 }
@@ -96,6 +121,7 @@ export function removeHost(state: PoolState, hostId: string, incarnation: string
   if (!host || host.incarnation !== incarnation) return [];
   host.status = status;
   host.since_ms = now;
+  endQuarantine(state, hostId);
   return revokeLeases(state, hostId);
 }
 
@@ -113,6 +139,25 @@ export function release(state: PoolState, requestId: string): Lease | undefined 
   const lease = Object.values(state.leases).find((l) => l.request_id === requestId);
   if (lease) delete state.leases[lease.lease_id];
   return lease;
+}
+
+/**
+ * The holder gave its lease back because the host stopped answering it, not because the lease's
+ * processes ended: the lease moves to quarantine, its GPUs still booked. Returns the quarantined
+ * lease (the pool then asks its host to stop the lease's processes), or nothing if the lease is
+ * gone already (revoked: its host was seen dead).
+ */
+export function quarantine(state: PoolState, requestId: string, reason: string, now: number): QuarantinedLease | undefined {
+  const lease = release(state, requestId);
+  if (!lease) return undefined;
+  const quarantined: QuarantinedLease = { ...lease, reason, since_ms: now };
+  (state.quarantined ??= {})[lease.lease_id] = quarantined;
+  return quarantined;
+}
+
+/** The host confirmed that nothing of a quarantined lease runs any more: its GPUs are free. */
+export function confirmStopped(state: PoolState, leaseId: string): void {
+  delete state.quarantined?.[leaseId];
 }
 
 /** Grants every waiting request that fits somewhere now; returns the new leases. */

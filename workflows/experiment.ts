@@ -158,8 +158,12 @@ export async function ExperimentWorkflow(input: ExperimentInput): Promise<Experi
     return outcome;
   };
 
-  const releaseLease = (requestId: string) =>
-    getExternalWorkflowHandle(GPU_POOL_WORKFLOW_ID).signal(releaseLeaseSignal, { request_id: requestId }).catch(() => undefined);
+  // hostUnresponsive: this attempt stopped hearing from its host, which the pool has not seen die;
+  // the pool then keeps the GPUs booked and has the host stop the lease's processes first.
+  const releaseLease = (requestId: string, hostUnresponsive?: string) =>
+    getExternalWorkflowHandle(GPU_POOL_WORKFLOW_ID)
+      .signal(releaseLeaseSignal, { request_id: requestId, ...(hostUnresponsive === undefined ? {} : { host_unresponsive: hostUnresponsive }) })
+      .catch(() => undefined);
 
   // A resumed sweep or a repeated start must never rerun an experiment that already succeeded.
   const earlier = await outcomes.readExperimentOutcome({ results_dir, experiment_id: spec.id });
@@ -200,7 +204,7 @@ export async function ExperimentWorkflow(input: ExperimentInput): Promise<Experi
       await attemptScope.run(async () => {
         const where = `on ${lease.host_id} GPUs ${lease.gpu_ids.join(',')}`;
         setPhase(`attempt ${attempt}: starting server ${where}`);
-        server = await host.startServer({ spec, sweep_id, results_dir, attempt, gpu_ids: lease.gpu_ids });
+        server = await host.startServer({ spec, sweep_id, results_dir, attempt, gpu_ids: lease.gpu_ids, request_id: requestId });
         setPhase(`attempt ${attempt}: awaiting readiness of ${server.base_url} ${where}`);
         ({ ready_after_ms: readyAfterMs } = await host.awaitServerReady({ server, ready_pattern: spec.server.ready_pattern, ready_timeout_s: spec.server.ready_timeout_s, health_path: spec.server.health_path }));
         setPhase(`attempt ${attempt}: replaying ${spec.dataset.name} at rate ${spec.request_rate} ${where}`);
@@ -230,8 +234,12 @@ export async function ExperimentWorkflow(input: ExperimentInput): Promise<Experi
             },
           );
         }
-        // Not awaited: delivery needs no answer, and waiting would cost a workflow task.
-        void releaseLease(requestId);
+        // Not awaited: delivery needs no answer, and waiting would cost a workflow task. A host
+        // that stopped answering (not revoked: the pool still sees it alive) may still run the
+        // server on those GPUs: the pool holds them until the host stops it, while the next
+        // attempt goes on elsewhere.
+        const silentHost = record.result === 'host_lost' && lease !== null && !revoked.has(lease.lease_id);
+        void releaseLease(requestId, silentHost ? record.error ?? 'host stopped answering' : undefined);
       });
       if (record.result !== 'succeeded') results = undefined;
       attempts.push({

@@ -18,11 +18,13 @@ import type { createControlActivities } from '../activities/control.ts';
 import type { createHostActivities } from '../activities/host.ts';
 import { GPU_POOL_WORKFLOW_ID, Queries, Signals } from '../domain/names.ts';
 import {
+  confirmStopped,
   emptyPool,
   enqueue,
   freeGpus,
   registerHost,
   release,
+  quarantine,
   removeHost,
   schedule,
   whyWaiting,
@@ -31,6 +33,7 @@ import {
   type Lease,
   type LeaseRequest,
   type PoolState,
+  type QuarantinedLease,
 } from '../domain/placement.ts';
 
 export const registerHostSignal = defineSignal<[HostRegistration]>(Signals.registerHost);
@@ -38,7 +41,12 @@ export const unregisterHostSignal = defineSignal<[{ host_id: string; incarnation
 export const requestLeaseSignal = defineSignal<[Omit<LeaseRequest, 'enqueued_ms'>]>(Signals.requestLease);
 /** Sent by a sweep for the first attempts of the experiments it just started: one signal, not one each. */
 export const requestLeasesSignal = defineSignal<[Array<Omit<LeaseRequest, 'enqueued_ms'>>]>(Signals.requestLeases);
-export const releaseLeaseSignal = defineSignal<[{ request_id: string }]>(Signals.releaseLease);
+/**
+ * Gives a lease back. `host_unresponsive` says the holder stopped hearing from the lease's host (a
+ * step timed out) without the pool having seen the host die: its server may still run there, so
+ * the pool keeps the GPUs booked and asks the host to stop the lease's processes first.
+ */
+export const releaseLeaseSignal = defineSignal<[{ request_id: string; host_unresponsive?: string }]>(Signals.releaseLease);
 /** Sent by the pool to an experiment. */
 export const leaseGrantedSignal = defineSignal<[Lease]>(Signals.leaseGranted);
 export const leaseRevokedSignal = defineSignal<[{ lease_id: string; reason: string }]>(Signals.leaseRevoked);
@@ -59,6 +67,8 @@ export interface PoolSnapshot {
   hosts: Array<HostState & { free_gpu_ids: string[] }>;
   leases: Lease[];
   waiting: Array<LeaseRequest & { reason: string }>;
+  /** Leases given back by holders whose host stopped answering, until the host confirms them stopped. */
+  quarantined: QuarantinedLease[];
 }
 export const poolQuery = defineQuery<PoolSnapshot>(Queries.pool);
 
@@ -69,6 +79,14 @@ const HOLDER_CHECK_INTERVAL_MS = 30_000;
 
 const control = proxyActivities<ReturnType<typeof createControlActivities>>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 3 } });
 
+/** What the pool carries across continue-as-new. */
+export interface PoolInput {
+  /** Everything the pool knows (domain/placement.ts). */
+  state?: PoolState;
+  /** History events before it continues as new; tests lower it. */
+  continue_as_new_after_events?: number;
+}
+
 /**
  * The GPU pool of a Temporal namespace: hosts register their GPUs, experiments of every sweep ask
  * for leases, and the pool grants them (domain/placement.ts) so that no GPU is booked twice and
@@ -76,8 +94,9 @@ const control = proxyActivities<ReturnType<typeof createControlActivities>>({ st
  * heartbeats while the host's worker lives; when it times out the host is lost, its leases are
  * revoked and their experiments move elsewhere. Runs forever, continuing as new to bound history.
  */
-export async function GpuPoolWorkflow(input: { state?: PoolState } = {}): Promise<void> {
+export async function GpuPoolWorkflow(input: PoolInput = {}): Promise<void> {
   const state = input.state ?? emptyPool();
+  const historyBudget = input.continue_as_new_after_events ?? HISTORY_EVENTS_BEFORE_CONTINUE;
   const watching = new Map<string, string>(); // host id -> incarnation under watch in this run
   let dirty = true;
   let inFlight = 0;
@@ -126,8 +145,35 @@ export async function GpuPoolWorkflow(input: { state?: PoolState } = {}): Promis
     }
   };
 
+  // Asks a lease's host to stop what still runs under the lease's process keys (bounded: a host
+  // that does not pick the task up within its heartbeat timeout is not waited for).
+  const stopOnHost = (lease: Lease) =>
+    proxyActivities<ReturnType<typeof createHostActivities>>({
+      taskQueue: lease.task_queue,
+      scheduleToStartTimeout: `${lease.heartbeat_timeout_s}s`,
+      startToCloseTimeout: '1 minute',
+      retry: { maximumAttempts: 2 },
+    }).stopLeaseProcesses({ request_id: lease.request_id });
+
+  // A quarantined lease's GPUs are free once its host says its processes stopped; until then (or
+  // until the host is seen dead) it is asked again at every holder check.
+  const stopping = new Set<string>();
+  const stopQuarantined = (lease: QuarantinedLease) => {
+    if (stopping.has(lease.lease_id)) return;
+    stopping.add(lease.lease_id);
+    inFlight++;
+    void stopOnHost(lease)
+      .then(() => confirmStopped(state, lease.lease_id), () => undefined)
+      .finally(() => {
+        stopping.delete(lease.lease_id);
+        inFlight--;
+        dirty = true;
+      });
+  };
+  const quarantined = () => Object.values(state.quarantined ?? {});
+
   // A holder terminated by hand never releases its lease: find such leases, free their GPUs, and
-  // have their hosts stop what still runs for them (process keys start with the request id).
+  // have their hosts stop what still runs for them (the lease's process keys).
   let checking = false;
   const checkHolders = async () => {
     checking = true;
@@ -136,14 +182,8 @@ export async function GpuPoolWorkflow(input: { state?: PoolState } = {}): Promis
       const gone = new Set(await control.closedWorkflows({ workflow_ids: holders }));
       for (const lease of Object.values(state.leases).filter((l) => gone.has(l.holder))) {
         release(state, lease.request_id);
-        const { stopLeaseProcesses } = proxyActivities<ReturnType<typeof createHostActivities>>({
-          taskQueue: lease.task_queue,
-          scheduleToStartTimeout: `${lease.heartbeat_timeout_s}s`,
-          startToCloseTimeout: '1 minute',
-          retry: { maximumAttempts: 2 },
-        });
         inFlight++;
-        void stopLeaseProcesses({ request_id: lease.request_id }).catch(() => undefined).finally(() => inFlight--);
+        void stopOnHost(lease).catch(() => undefined).finally(() => inFlight--);
       }
       dirty = true;
     } finally {
@@ -169,14 +209,19 @@ export async function GpuPoolWorkflow(input: { state?: PoolState } = {}): Promis
   };
   setHandler(requestLeaseSignal, onRequest);
   setHandler(requestLeasesSignal, (requests) => requests.forEach(onRequest));
-  setHandler(releaseLeaseSignal, ({ request_id }) => {
-    release(state, request_id);
+  setHandler(releaseLeaseSignal, ({ request_id, host_unresponsive }) => {
+    if (host_unresponsive === undefined) release(state, request_id);
+    else {
+      const lease = quarantine(state, request_id, host_unresponsive, Date.now());
+      if (lease) stopQuarantined(lease);
+    }
     dirty = true;
   });
   setHandler(poolQuery, () => ({
     hosts: Object.values(state.hosts).map((h) => ({ ...h, free_gpu_ids: freeGpus(state, h.host_id) })),
     leases: Object.values(state.leases),
     waiting: state.waiting.map((r) => ({ ...r, reason: whyWaiting(state, r) })),
+    quarantined: quarantined(),
   }));
 
   // One timer per check interval, not one per wake-up: a condition with a timeout would start and
@@ -193,7 +238,7 @@ export async function GpuPoolWorkflow(input: { state?: PoolState } = {}): Promis
   };
 
   for (;;) {
-    if (Object.keys(state.leases).length > 0) armHolderCheck();
+    if (Object.keys(state.leases).length > 0 || quarantined().length > 0) armHolderCheck();
     await condition(() => dirty || outbox.length > 0 || holderCheckDue);
     if (holderCheckDue) {
       holderCheckDue = false;
@@ -201,6 +246,7 @@ export async function GpuPoolWorkflow(input: { state?: PoolState } = {}): Promis
         inFlight++;
         void checkHolders().catch(() => undefined).finally(() => inFlight--);
       }
+      quarantined().forEach(stopQuarantined);
     }
     dirty = false;
     for (const host of Object.values(state.hosts)) watch(host);
@@ -218,10 +264,10 @@ export async function GpuPoolWorkflow(input: { state?: PoolState } = {}): Promis
       `${online.length} hosts online, ${online.reduce((n, h) => n + freeGpus(state, h.host_id).length, 0)} GPUs free, ` +
         `${Object.keys(state.leases).length} leases, ${state.waiting.length} waiting`,
     );
-    if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > HISTORY_EVENTS_BEFORE_CONTINUE) {
+    if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > historyBudget) {
       // Deliveries still in flight would lose their outcome with this run.
       await condition(() => inFlight === 0 && allHandlersFinished());
-      await continueAsNew<typeof GpuPoolWorkflow>({ state });
+      await continueAsNew<typeof GpuPoolWorkflow>({ ...input, state });
     }
   }
 }

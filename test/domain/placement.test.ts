@@ -1,7 +1,7 @@
 // The GPU pool's decisions, without Temporal: work-conserving backfill, best fit, no double
 // booking, classes, hosts that restart, leave or are lost.
 import { describe, expect, it } from 'vitest';
-import { emptyPool, enqueue, freeGpus, registerHost, release, removeHost, schedule, whyWaiting, type HostRegistration, type PoolState } from '../../domain/placement.ts';
+import { confirmStopped, emptyPool, enqueue, freeGpus, quarantine, registerHost, release, removeHost, schedule, whyWaiting, type HostRegistration, type PoolState } from '../../domain/placement.ts';
 
 function host(id: string, gpus: number, gpuClass = 'a100', incarnation = 'i1'): HostRegistration {
   return { host_id: id, incarnation, gpu_class: gpuClass, gpu_ids: Array.from({ length: gpus }, (_, i) => String(i)), task_queue: `q/${id}`, heartbeat_timeout_s: 10 };
@@ -123,5 +123,65 @@ describe('GPU placement', () => {
     expect(state.waiting).toEqual([]);
     expect(release(state, 'a')?.request_id).toBe('a');
     expect(release(state, 'a')).toBeUndefined();
+  });
+});
+
+// A lease given back because its host stopped answering the experiment (not because its processes
+// ended) keeps its GPUs booked until the host confirms they are free or is seen dead.
+describe('GPU placement: leases of a host that stopped answering', () => {
+  type Step = (state: PoolState) => void;
+  const steps = {
+    silent: (state: PoolState) => void quarantine(state, 'a#1', 'host stopped answering', 5),
+    confirmed: (state: PoolState) => confirmStopped(state, 'h#1'),
+    lost: (state: PoolState) => void removeHost(state, 'h', 'i1', 'lost', 6),
+    unregistered: (state: PoolState) => void removeHost(state, 'h', 'i1', 'offline', 6),
+    staleLost: (state: PoolState) => void removeHost(state, 'h', 'i0', 'lost', 6),
+    restarted: (state: PoolState) => void registerHost(state, host('h', 1, 'a100', 'i2'), 7),
+    registeredAgain: (state: PoolState) => void registerHost(state, host('h', 1, 'a100', 'i1'), 7),
+    plainRelease: (state: PoolState) => void release(state, 'a#1'),
+  } satisfies Record<string, Step>;
+  const cases: Array<{ what: string; after: Array<keyof typeof steps>; free: string[]; next: 'granted' | 'waits' }> = [
+    { what: 'a plain release frees the GPU at once (the host tore the server down)', after: ['plainRelease'], free: ['0'], next: 'granted' },
+    { what: 'the host stopped answering: the GPU stays booked', after: ['silent'], free: [], next: 'waits' },
+    { what: 'a later plain release of that request changes nothing', after: ['silent', 'plainRelease'], free: [], next: 'waits' },
+    { what: 'the host confirms the lease stopped: the GPU is free', after: ['silent', 'confirmed'], free: ['0'], next: 'granted' },
+    { what: 'the host registers again as the same worker: still booked', after: ['silent', 'registeredAgain'], free: [], next: 'waits' },
+    { what: 'an earlier incarnation of the host is declared lost: still booked', after: ['silent', 'staleLost'], free: [], next: 'waits' },
+    { what: 'the host is lost (watcher timed out): quarantine ends, the host takes no work', after: ['silent', 'lost'], free: ['0'], next: 'waits' },
+    { what: 'the host unregistered (its worker stopped its processes): quarantine ends', after: ['silent', 'unregistered'], free: ['0'], next: 'waits' },
+    { what: 'the host restarted (a new worker stopped the old one\'s processes): granted on the new incarnation', after: ['silent', 'restarted'], free: ['0'], next: 'granted' },
+    { what: 'lost, then back as a new incarnation: granted', after: ['silent', 'lost', 'restarted'], free: ['0'], next: 'granted' },
+  ];
+  for (const { what, after, free, next } of cases) {
+    it(`${after.join(' -> ')}: ${what}`, () => {
+      const state = emptyPool();
+      registerHost(state, host('h', 1), 0);
+      request(state, 'a#1', 1);
+      expect(schedule(state, 1).map((l) => l.lease_id)).toEqual(['h#1']);
+      for (const step of after) steps[step](state);
+      expect(freeGpus(state, 'h')).toEqual(free);
+      request(state, 'b#1', 1);
+      const granted = schedule(state, 8);
+      expect(granted.length === 1 ? 'granted' : 'waits').toBe(next);
+    });
+  }
+
+  it('a lease already revoked (its host was seen dead) is not quarantined', () => {
+    const state = emptyPool();
+    registerHost(state, host('h', 1), 0);
+    request(state, 'a#1', 1);
+    schedule(state, 1);
+    removeHost(state, 'h', 'i1', 'lost', 2);
+    expect(quarantine(state, 'a#1', 'host stopped answering', 3)).toBeUndefined();
+    expect(state.quarantined).toEqual({});
+  });
+
+  it('a pool state carried from before quarantine existed (no `quarantined` field) quarantines', () => {
+    const state: PoolState = { hosts: {}, leases: {}, waiting: [], next_lease_number: 1 };
+    registerHost(state, host('h', 2), 0);
+    request(state, 'a#1', 1);
+    schedule(state, 1);
+    expect(quarantine(state, 'a#1', 'host stopped answering', 3)).toMatchObject({ lease_id: 'h#1', gpu_ids: ['0'], reason: 'host stopped answering', since_ms: 3 });
+    expect(freeGpus(state, 'h')).toEqual(['1']);
   });
 });
