@@ -24,6 +24,22 @@ import type { ExperimentSpec } from '../domain/experiment.ts';
 import { CONTROL_TASK_QUEUE, Queries, SearchAttributes, experimentWorkflowId, leaseRequestId } from '../domain/names.ts';
 import type { LeaseRequest } from '../domain/placement.ts';
 import { configurationOf, type ExperimentOutcome, type ExperimentStatus, type SweepCounts } from '../domain/outcome.ts';
+import {
+  describeProgress,
+  isRunning,
+  markFinished,
+  markRunning,
+  newSweepBook,
+  progressOf,
+  remainingCount,
+  resumeSweepState,
+  skipAlreadyDone,
+  startableIds,
+  stopRunning,
+  type CarriedSweepState,
+  type SweepPhase,
+  type SweepProgress,
+} from '../domain/sweep-state.ts';
 import { ExperimentWorkflow, experimentFinishedSignal } from './experiment.ts';
 import { requestLeasesSignal, signalGpuPool } from './gpu-pool.ts';
 
@@ -41,34 +57,13 @@ export interface SweepInput {
   use_search_attributes?: boolean;
   /** How often children an earlier run started are checked for having closed unreported (s). */
   reconcile_interval_s?: number;
+  /** History events before the sweep continues as new (default 8,000); tests lower it. */
+  continue_as_new_after_events?: number;
   /** Carried across continue-as-new; not for users. */
-  carried?: CarriedState;
+  carried?: CarriedSweepState;
 }
 
-interface CarriedState {
-  resolved: ResolvedSweep;
-  results_dir: string;
-  started_ms: number;
-  finished: Record<string, { status: ExperimentStatus; seconds: number }>;
-  running: string[];
-}
-
-export interface SweepProgress {
-  sweep_id: string;
-  tag: string;
-  results_dir: string;
-  started_at: string;
-  total: number;
-  succeeded: number;
-  failed: number;
-  cancelled: number;
-  running: number;
-  waiting: number;
-  skipped_already_done: number;
-  running_ids: string[];
-  eta_seconds: number | null;
-  phase: 'resolving' | 'running' | 'summarising' | 'done' | 'cancelling';
-}
+export type { SweepProgress };
 export const progressQuery = defineQuery<SweepProgress>(Queries.progress);
 
 export interface SweepResult {
@@ -123,45 +118,20 @@ export async function SweepWorkflow(input: SweepInput): Promise<SweepResult> {
   const info = workflowInfo();
   const sweepId = info.workflowId;
   const carried = input.carried;
-  let phase: SweepProgress['phase'] = 'resolving';
-  const finished = new Map(Object.entries(carried?.finished ?? {}));
-  const running = new Set(carried?.running ?? []);
+  let phase: SweepPhase = 'resolving';
+  const book = carried ? resumeSweepState(carried) : newSweepBook(input.results_dir ?? '', Date.now());
   // Running children this run does not watch (an earlier run started them): they report by
   // signal, and are checked now and then in case one was terminated by hand and never will.
-  const unwatched = new Set(carried?.running ?? []);
-  let skipped = 0;
+  const unwatched = new Set(book.running);
   let specs: ExperimentSpec[] = [];
-  let resultsDir = carried?.results_dir ?? input.results_dir ?? '';
   let tag = '';
-  const startedMs = carried?.started_ms ?? Date.now();
+  const ids = () => specs.map((s) => s.id);
 
-  const counts = (): SweepProgress => {
-    const of = (s: ExperimentStatus) => [...finished.values()].filter((f) => f.status === s).length;
-    const done = finished.size - skipped;
-    const remaining = specs.length - finished.size;
-    const elapsed = (Date.now() - startedMs) / 1000;
-    return {
-      sweep_id: sweepId,
-      tag,
-      results_dir: resultsDir,
-      started_at: new Date(startedMs).toISOString(),
-      total: specs.length,
-      succeeded: of('succeeded'),
-      failed: of('failed'),
-      cancelled: of('cancelled'),
-      running: running.size,
-      waiting: remaining - running.size,
-      skipped_already_done: skipped,
-      running_ids: [...running].slice(0, 50),
-      eta_seconds: done > 0 && remaining > 0 ? Math.round((elapsed / done) * remaining) : null,
-      phase,
-    };
-  };
+  const counts = (): SweepProgress => progressOf(book, { sweep_id: sweepId, tag, total: specs.length, phase, now: Date.now() });
   setHandler(progressQuery, counts);
   let summaryDirty = false;
   setHandler(experimentFinishedSignal, ({ experiment_id, status, execution_time_seconds }) => {
-    running.delete(experiment_id);
-    finished.set(experiment_id, { status, seconds: execution_time_seconds });
+    markFinished(book, experiment_id, { status, seconds: execution_time_seconds });
     summaryDirty = true;
   });
 
@@ -172,17 +142,12 @@ export async function SweepWorkflow(input: SweepInput): Promise<SweepResult> {
   if (useSearchAttributes && !carried) {
     upsertSearchAttributes({ [SearchAttributes.tag]: [resolved.tag], [SearchAttributes.sweepId]: [sweepId], [SearchAttributes.status]: ['running'] });
   }
-  if (!resultsDir) resultsDir = `${resolved.log_base_dir}/${resolved.tag}_${todayOf(startedMs)}`;
+  if (!book.results_dir) book.results_dir = `${resolved.log_base_dir}/${resolved.tag}_${todayOf(book.started_ms)}`;
+  const resultsDir = book.results_dir;
 
   if (!carried) {
-    const { completed_ids } = await control.prepareSweepResults({
-      results_dir: resultsDir,
-      sweep_id: sweepId,
-      resolved,
-      experiment_ids: specs.map((s) => s.id),
-    });
-    for (const id of completed_ids) finished.set(id, { status: 'succeeded', seconds: 0 });
-    skipped = completed_ids.length;
+    const { completed_ids } = await control.prepareSweepResults({ results_dir: resultsDir, sweep_id: sweepId, resolved, experiment_ids: ids() });
+    skipAlreadyDone(book, completed_ids);
   }
   phase = 'running';
   const maxParallel = input.max_parallel ?? DEFAULT_MAX_PARALLEL;
@@ -195,7 +160,7 @@ export async function SweepWorkflow(input: SweepInput): Promise<SweepResult> {
     if (requests.length > 0) await signalGpuPool(requestLeasesSignal, requests, control.ensureGpuPool);
   };
   const startExperiment = async (spec: ExperimentSpec) => {
-    running.add(spec.id);
+    markRunning(book, spec.id);
     try {
       const child = await startChild(ExperimentWorkflow, {
         workflowId: experimentWorkflowId(sweepId, spec.id),
@@ -213,13 +178,13 @@ export async function SweepWorkflow(input: SweepInput): Promise<SweepResult> {
       // must not leave the sweep waiting for it forever.
       child.result().then(
         (outcome) => {
-          if (!running.delete(spec.id)) return;
-          finished.set(spec.id, { status: outcome.status, seconds: outcome.execution_time_seconds });
+          if (!stopRunning(book, spec.id)) return;
+          markFinished(book, spec.id, { status: outcome.status, seconds: outcome.execution_time_seconds });
           summaryDirty = true;
         },
         (error: unknown) => {
-          if (!running.delete(spec.id)) return;
-          finished.set(spec.id, { status: 'failed', seconds: 0 });
+          if (!stopRunning(book, spec.id)) return;
+          markFinished(book, spec.id, { status: 'failed', seconds: 0 });
           void recordUnreported(spec, 'failed', `the experiment workflow ended without reporting: ${(error as Error).message}`);
         },
       );
@@ -240,37 +205,39 @@ export async function SweepWorkflow(input: SweepInput): Promise<SweepResult> {
       benchmark_results: {}, cache_statistics: {}, attempts: [], error, results_path: `${resultsDir}/${spec.id}`,
     };
     const recorded = await control.recordUnreportedOutcome({ results_dir: resultsDir, outcome });
-    finished.set(spec.id, { status: recorded, seconds: 0 });
+    markFinished(book, spec.id, { status: recorded, seconds: 0 });
     summaryDirty = true;
   };
 
   const cancelRunning = async () => {
     phase = 'cancelling';
     await CancellationScope.nonCancellable(async () => {
-      await Promise.all([...running].map((id) => getExternalWorkflowHandle(experimentWorkflowId(sweepId, id)).cancel().catch(() => undefined)));
+      await Promise.all(book.running.map((id) => getExternalWorkflowHandle(experimentWorkflowId(sweepId, id)).cancel().catch(() => undefined)));
       // Each child tears its server down, records its outcome and reports; wait a bounded time.
-      await condition(() => running.size === 0, '2 minutes');
-      await control.writeSweepSummary({ results_dir: resultsDir, sweep_id: sweepId, experiment_ids: specs.map((s) => s.id) });
+      await condition(() => book.running.length === 0, '2 minutes');
+      await control.writeSweepSummary({ results_dir: resultsDir, sweep_id: sweepId, experiment_ids: ids() });
     });
   };
 
   let lastSummaryMs = Date.now();
   let lastReconcileMs = Date.now();
   const reconcileMs = (input.reconcile_interval_s ?? DEFAULT_RECONCILE_INTERVAL_S) * 1000;
-  const unwatchedRunning = () => [...unwatched].filter((id) => running.has(id));
+  const historyBudget = input.continue_as_new_after_events ?? HISTORY_EVENTS_BEFORE_CONTINUE;
+  const unwatchedRunning = () => [...unwatched].filter((id) => isRunning(book, id));
   try {
     for (;;) {
-      const startable = specs.filter((s) => !finished.has(s.id) && !running.has(s.id));
-      if (startable.length > 0 && running.size < maxParallel) {
+      const startable = startableIds(book, ids());
+      if (startable.length > 0 && book.running.length < maxParallel) {
         // Start a window's worth at once: each start is a round trip to the server.
-        await Promise.all(startable.slice(0, maxParallel - running.size).map(startExperiment));
+        const window = startable.slice(0, maxParallel - book.running.length);
+        await Promise.all(window.map((id) => startExperiment(specs.find((s) => s.id === id)!)));
         await requestLeases();
         continue;
       }
-      if (startable.length === 0 && running.size === 0) break;
-      setCurrentDetails(describe(counts()));
-      const canStartMore = () => running.size < maxParallel && specs.length - finished.size - running.size > 0;
-      const wake = () => running.size === 0 || canStartMore();
+      if (startable.length === 0 && book.running.length === 0) break;
+      setCurrentDetails(describeProgress(counts()));
+      const canStartMore = () => book.running.length < maxParallel && remainingCount(book, specs.length) - book.running.length > 0;
+      const wake = () => book.running.length === 0 || canStartMore();
       // Wait for a free slot in the window; with unsaved outcomes, also for the summary interval;
       // with unwatched children, also for their next check.
       if (summaryDirty) await condition(wake, SUMMARY_INTERVAL);
@@ -279,8 +246,8 @@ export async function SweepWorkflow(input: SweepInput): Promise<SweepResult> {
       if (unwatchedRunning().length > 0 && Date.now() - lastReconcileMs >= reconcileMs) {
         lastReconcileMs = Date.now();
         for (const { experiment_id, status, workflow_status } of await control.closedExperiments({ sweep_id: sweepId, results_dir: resultsDir, experiment_ids: unwatchedRunning() })) {
-          if (!running.delete(experiment_id)) continue;
-          finished.set(experiment_id, { status, seconds: 0 });
+          if (!stopRunning(book, experiment_id)) continue;
+          markFinished(book, experiment_id, { status, seconds: 0 });
           const spec = specs.find((s) => s.id === experiment_id)!;
           await recordUnreported(spec, status, `the experiment workflow ended without reporting (${workflow_status})`);
         }
@@ -288,16 +255,11 @@ export async function SweepWorkflow(input: SweepInput): Promise<SweepResult> {
       if (summaryDirty && Date.now() - lastSummaryMs >= SUMMARY_INTERVAL_MS) {
         summaryDirty = false;
         lastSummaryMs = Date.now();
-        await control.writeSweepSummary({ results_dir: resultsDir, sweep_id: sweepId, experiment_ids: specs.map((s) => s.id) });
+        await control.writeSweepSummary({ results_dir: resultsDir, sweep_id: sweepId, experiment_ids: ids() });
       }
-      if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > HISTORY_EVENTS_BEFORE_CONTINUE) {
+      if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > historyBudget) {
         await condition(allHandlersFinished);
-        await continueAsNew<typeof SweepWorkflow>({
-          ...input,
-          resolved: undefined,
-          use_search_attributes: useSearchAttributes,
-          carried: { resolved, results_dir: resultsDir, started_ms: startedMs, finished: Object.fromEntries(finished), running: [...running] },
-        });
+        await continueAsNew<typeof SweepWorkflow>({ ...input, resolved: undefined, use_search_attributes: useSearchAttributes, carried: { ...book, resolved } });
       }
     }
   } catch (error) {
@@ -310,16 +272,12 @@ export async function SweepWorkflow(input: SweepInput): Promise<SweepResult> {
 
   phase = 'summarising';
   if (useSearchAttributes) upsertSearchAttributes({ [SearchAttributes.status]: ['completed'] });
-  const summary = await control.writeSweepSummary({ results_dir: resultsDir, sweep_id: sweepId, experiment_ids: specs.map((s) => s.id) });
+  const summary = await control.writeSweepSummary({ results_dir: resultsDir, sweep_id: sweepId, experiment_ids: ids() });
   // A report that cannot be drawn must not fail a sweep whose results are all on disk.
   const report = await reportActivity.writeSweepReport({ results_dir: resultsDir }).catch(() => null);
   phase = 'done';
-  setCurrentDetails(describe(counts()));
+  setCurrentDetails(describeProgress(counts()));
   return { sweep_id: sweepId, results_dir: resultsDir, summary_path: summary.summary_path, report_path: report?.report_path ?? null, counts: summary.counts };
-}
-
-function describe(p: SweepProgress): string {
-  return `${p.succeeded + p.failed + p.cancelled}/${p.total} done (${p.succeeded} ok, ${p.failed} failed), ${p.running} running; results in ${p.results_dir}`;
 }
 
 function searchAttributesOf(spec: ExperimentSpec, sweepId: string, tag: string) {
