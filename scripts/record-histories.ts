@@ -5,7 +5,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Client } from '@temporalio/client';
 import protos from '@temporalio/proto';
@@ -14,6 +14,7 @@ import { connectClient } from '../platform/temporal.ts';
 import { projectRoot } from '../platform/paths.ts';
 import { planSweep } from '../config-files/load-sweep.ts';
 import { CONTROL_TASK_QUEUE, SearchAttributeTypes, WorkflowTypes } from '../domain/names.ts';
+import { workflowBundlePath } from '../workers/workflow-bundle.ts';
 import { freePort, freePortRange } from '../test/support/ports.ts';
 import { killMarkedProcesses, markedKeys, markedProcesses, startWorker, type TestProcess } from '../test/support/processes.ts';
 import { SMALL_TRACE, writeSweepFile, type SweepFileOptions } from '../test/support/sweeps.ts';
@@ -174,6 +175,11 @@ async function startServer(address: string, logPath: string, dynamicConfig: stri
 async function record(scenario: Scenario, outDir: string): Promise<void> {
   const address = `127.0.0.1:${await freePort()}`;
   const dir = mkdtempSync(join(tmpdir(), `kvsweep-record-${scenario.name}-`));
+  // The workers' homes get this checkout's workflow bundle, built once: a cold build in each
+  // worker takes minutes on a loaded machine.
+  const bundle = await workflowBundlePath();
+  mkdirSync(join(dir, 'home', 'cache'), { recursive: true });
+  copyFileSync(bundle, join(dir, 'home', 'cache', basename(bundle)));
   const server = await startServer(address, join(dir, 'temporal.log'), scenario.dynamicConfig ?? []);
   const client = await connectClient(address, 'default');
   const workers: TestProcess[] = [];
