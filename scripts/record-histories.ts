@@ -188,7 +188,7 @@ async function record(scenario: Scenario, outDir: string): Promise<void> {
     address,
     dir,
     worker: async (hostId, gpus, gpuClass) => {
-      const w = await startWorker({ address, hostId, gpus, gpuClass, portBase: await freePortRange(200), heartbeatTimeoutS: 4, env: { KVSWEEP_HOME: join(dir, 'home') } });
+      const w = await startWorker({ address, hostId, gpus, gpuClass, portBase: await freePortRange(200), heartbeatTimeoutS: 4, env: { KVSWEEP_HOME: join(dir, 'home') }, readyTimeoutMs: 600_000 });
       workers.push(w);
       return w;
     },

@@ -103,11 +103,11 @@ export function markedProcesses(hostId: string): number[] {
 }
 
 /** Starts `kvsweep worker` and waits until it is polling. */
-export async function startWorker(options: { address: string; hostId: string; gpus: number; gpuClass: string; portBase: number; heartbeatTimeoutS?: number; control?: boolean; env?: Record<string, string> }): Promise<TestProcess> {
+export async function startWorker(options: { address: string; hostId: string; gpus: number; gpuClass: string; portBase: number; heartbeatTimeoutS?: number; control?: boolean; env?: Record<string, string>; readyTimeoutMs?: number }): Promise<TestProcess> {
   const args = ['worker', '--gpus', String(options.gpus), '--host-id', options.hostId, '--gpu-class', options.gpuClass, '--port-base', String(options.portBase), '--port-count', '200'];
   if (options.heartbeatTimeoutS) args.push('--heartbeat-timeout', String(options.heartbeatTimeoutS));
   if (options.control === false) args.push('--no-control');
   const p = startKvsweep(args, { TEMPORAL_ADDRESS: options.address, ...options.env });
-  await waitForOutput(p, /worker .* ready/, 90_000);
+  await waitForOutput(p, /worker .* ready/, options.readyTimeoutMs ?? 90_000);
   return p;
 }

@@ -1,7 +1,10 @@
 // The workflows' long timers and continue-as-new, on Temporal's time-skipping test server: minutes
 // of workflow time pass in seconds (env.sleep). The real workflow bundle and control activities
 // run; no host registers, so experiments wait for GPUs (a host's watcher is an activity that never
-// ends, and the test server skips no time while an activity is outstanding).
+// ends, and the test server skips no time while an activity is outstanding: the pool's 30 s holder
+// check, which runs only while leases are held, so while a watcher runs, is tested in real time by
+// test/orchestration/resume.test.ts).
+import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -12,7 +15,7 @@ import { createControlActivities } from '../../activities/control.ts';
 import { planSweep } from '../../config-files/load-sweep.ts';
 import { expandSweep } from '../../domain/config/expand.ts';
 import type { ExperimentSpec } from '../../domain/experiment.ts';
-import { CONTROL_TASK_QUEUE, GPU_POOL_WORKFLOW_ID, Queries, Signals, WorkflowTypes, experimentWorkflowId, leaseRequestId } from '../../domain/names.ts';
+import { CONTROL_TASK_QUEUE, GPU_POOL_WORKFLOW_ID, Queries, WorkflowTypes, experimentWorkflowId, leaseRequestId } from '../../domain/names.ts';
 import { configurationOf, type ExperimentOutcome } from '../../domain/outcome.ts';
 import type { SweepProgress } from '../../domain/sweep-state.ts';
 import { workflowBundlePath } from '../../workers/workflow-bundle.ts';
@@ -71,6 +74,35 @@ function writeSucceeded(resultsDir: string, spec: ExperimentSpec): void {
   writeFileSync(join(resultsDir, spec.id, 'outcome.json'), JSON.stringify(outcome, null, 2));
 }
 
+/** Drives a started sweep (2 of 6 done before it started, 2 running, 2 waiting) past continue-as-new. */
+async function sweepProgressSurvives(handle: WorkflowHandleWithFirstExecutionRunId, sweepId: string, resultsDir: string): Promise<void> {
+  const progress = () => handle.query<SweepProgress>(Queries.progress);
+  const before = await until(progress, (p) => p.running === 2, 'two children running');
+  expect(before).toMatchObject({ total: 6, succeeded: 2, skipped_already_done: 2, running: 2, waiting: 2 });
+
+  // A child cancelled by hand reports to the sweep; the sweep starts the next one, writes the
+  // summary (15 s later: skipped) and continues as new.
+  await env.client.workflow.getHandle(experimentWorkflowId(sweepId, before.running_ids[0]!)).cancel();
+  await until(progress, (p) => p.cancelled === 1, 'the cancelled child counted');
+  await env.sleep('1 minute');
+  const described = await until(() => handle.describe(), (d) => d.runId !== handle.firstExecutionRunId, 'the sweep to continue as new');
+  expect(described.status.name).toBe('RUNNING');
+  const after = await progress();
+  expect(after).toMatchObject({ total: 6, succeeded: 2, cancelled: 1, failed: 0, skipped_already_done: 2, running: 2, waiting: 1, started_at: before.started_at });
+
+  // A child of the earlier run, terminated by hand: this run does not watch it, so only the
+  // reconcile timer (every 300 s) finds it closed.
+  const orphan = after.running_ids[0]!;
+  await env.client.workflow.getHandle(experimentWorkflowId(sweepId, orphan)).terminate('test: terminated by hand');
+  await env.sleep('4 minutes');
+  expect(await progress()).toMatchObject({ failed: 0, running: 2 });
+  await env.sleep('2 minutes');
+  const reconciled = await until(progress, (p) => p.failed === 1, 'the reconcile timer to find the terminated child');
+  expect(reconciled).toMatchObject({ total: 6, skipped_already_done: 2, succeeded: 2 });
+  const outcome = JSON.parse(readFileSync(join(resultsDir, orphan, 'outcome.json'), 'utf8')) as ExperimentOutcome;
+  expect(outcome).toMatchObject({ status: 'failed', error: expect.stringContaining('ended without reporting (TERMINATED)') });
+}
+
 describe('workflow timers and continue-as-new (time-skipping server)', { timeout: 240_000 }, () => {
   it("a sweep's progress survives continue-as-new (skipped ones stay counted); an unreported child is found by the reconcile timer", async () => {
     const { resolved, specs, resultsDir } = await waitingSweep('ts-can', [0.01, 0.02, 0.04]);
@@ -83,34 +115,15 @@ describe('workflow timers and continue-as-new (time-skipping server)', { timeout
       // A history budget of 20 events: the first child that ends makes the sweep continue as new.
       args: [{ resolved, results_dir: resultsDir, max_parallel: 2, use_search_attributes: false, continue_as_new_after_events: 20 }],
     });
-    const progress = () => handle.query<SweepProgress>(Queries.progress);
-    const before = await until(progress, (p) => p.running === 2, 'two children running');
-    expect(before).toMatchObject({ total: 6, succeeded: 2, skipped_already_done: 2, running: 2, waiting: 2 });
-
-    // A child terminated by hand (watched by this run): the sweep records it, starts the next one,
-    // writes the summary (15 s later: skipped) and continues as new.
-    await env.client.workflow.getHandle(experimentWorkflowId(sweepId, before.running_ids[0]!)).terminate('test: terminated by hand');
-    await until(progress, (p) => p.failed === 1, 'the terminated child counted');
-    await env.sleep('1 minute');
-    const described = await until(() => handle.describe(), (d) => d.runId !== handle.firstExecutionRunId, 'the sweep to continue as new');
-    expect(described.status.name).toBe('RUNNING');
-    const after = await progress();
-    expect(after).toMatchObject({ total: 6, succeeded: 2, failed: 1, skipped_already_done: 2, running: 2, waiting: 1, started_at: before.started_at });
-
-    // A child of the earlier run, terminated by hand: this run does not watch it, so only the
-    // reconcile timer (every 300 s) finds it closed.
-    const orphan = after.running_ids[0]!;
-    await env.client.workflow.getHandle(experimentWorkflowId(sweepId, orphan)).terminate('test: terminated by hand');
-    await env.sleep('4 minutes');
-    expect(await progress()).toMatchObject({ failed: 1, running: 2 });
-    await env.sleep('2 minutes');
-    const reconciled = await until(progress, (p) => p.failed === 2, 'the reconcile timer to find the terminated child');
-    expect(reconciled).toMatchObject({ total: 6, skipped_already_done: 2, succeeded: 2 });
-    const outcome = JSON.parse(readFileSync(join(resultsDir, orphan, 'outcome.json'), 'utf8')) as ExperimentOutcome;
-    expect(outcome).toMatchObject({ status: 'failed', error: expect.stringContaining('ended without reporting (TERMINATED)') });
-
-    await handle.terminate('test: done');
-    for (const id of specs.map((s) => s.id)) await env.client.workflow.getHandle(experimentWorkflowId(sweepId, id)).terminate('test: done').catch(() => undefined);
+    const cleanup = async () => {
+      await handle.terminate('test: done').catch(() => undefined);
+      for (const spec of specs) await env.client.workflow.getHandle(experimentWorkflowId(sweepId, spec.id)).terminate('test: done').catch(() => undefined);
+    };
+    try {
+      await sweepProgressSurvives(handle, sweepId, resultsDir);
+    } finally {
+      await cleanup();
+    }
   });
 
   it('an experiment whose first lease request was lost asks the pool again after 5 minutes', async () => {
@@ -136,27 +149,5 @@ describe('workflow timers and continue-as-new (time-skipping server)', { timeout
     // Cancelled, it withdraws the request.
     await experiment.cancel();
     await until(request, (r) => r === undefined, 'the request withdrawn');
-  });
-
-  it('the pool carries its hosts and waiting requests, in order, across continue-as-new', async () => {
-    const poolId = 'test/pool-continue-as-new';
-    const pool = await env.client.workflow.start(WorkflowTypes.gpuPool, { workflowId: poolId, taskQueue: CONTROL_TASK_QUEUE, args: [{ continue_as_new_after_events: 30 }] });
-    const snapshot = () => pool.query<PoolSnapshot>(Queries.pool);
-    // A host nobody serves: its watcher is not picked up within 2 s, so the pool marks it lost.
-    await pool.signal(Signals.registerHost, { host_id: 'gone', incarnation: 'i1', gpu_class: 'x', gpu_ids: ['0'], task_queue: 'kvsweep-host/gone', heartbeat_timeout_s: 2 });
-    await until(snapshot, (s) => s.hosts[0]?.status === 'lost', 'the host to be lost');
-    const seen = new Map<string, number>();
-    for (let i = 1; i <= 12; i++) {
-      await pool.signal(Signals.requestLease, { request_id: `holder-${i}#1`, holder: `holder-${i}`, gpu_count: 1, gpu_class: 'x' });
-      const s = await until(snapshot, (s) => s.waiting.some((r) => r.request_id === `holder-${i}#1`), `request ${i}`);
-      for (const r of s.waiting) seen.set(r.request_id, r.enqueued_ms);
-    }
-    const described = await until(() => pool.describe(), (d) => d.runId !== pool.firstExecutionRunId, 'the pool to continue as new');
-    expect(described.status.name).toBe('RUNNING');
-    const after = await snapshot();
-    expect(after.waiting.map((r) => [r.request_id, r.enqueued_ms])).toEqual([...seen]);
-    expect(after.hosts.map((h) => [h.host_id, h.status, h.incarnation])).toEqual([['gone', 'lost', 'i1']]);
-    expect(after.quarantined).toEqual([]);
-    await pool.terminate('test: done');
   });
 });
