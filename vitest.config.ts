@@ -6,6 +6,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // The production-path tier has its own command: npm run test:production (vitest.production.config.ts).
+    exclude: ['**/node_modules/**', 'test/production/**'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     fileParallelism: false,

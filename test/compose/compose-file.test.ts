@@ -87,16 +87,32 @@ describe('docker-compose.yml for kvsweep', () => {
     expect(temporal.ports).toContain('7233:7233');
     expect(temporal.depends_on?.['temporal-schema']?.condition).toBe('service_completed_successfully');
     expect(service('temporal-schema').depends_on?.postgresql?.condition).toBe('service_healthy');
-    // The dynamic config it names is in the folder it mounts.
-    const mount = temporal.volumes!.find((v) => v.includes(':/etc/temporal/config/dynamicconfig'))!;
-    const file = temporal.environment!.DYNAMIC_CONFIG_FILE_PATH!.replace('config/dynamicconfig/', '');
-    expect(existsSync(join(projectRoot, mount.split(':')[0]!, file))).toBe(true);
+    // The configuration file and the dynamic config it names are in the folders it mounts.
+    const mounted = (inside: string) => {
+      const volume = temporal.volumes!.find((v) => inside.startsWith(v.split(':')[1]!))!;
+      expect(volume, inside).toBeDefined();
+      return join(projectRoot, volume.split(':')[0]!, inside.slice(volume.split(':')[1]!.length));
+    };
+    expect(existsSync(mounted(temporal.environment!.TEMPORAL_SERVER_CONFIG_FILE_PATH!))).toBe(true);
+    expect(existsSync(mounted(temporal.environment!.DYNAMIC_CONFIG_FILE_PATH!))).toBe(true);
   });
 
-  it('has a schema step that is valid shell', () => {
+  it('has a schema step that runs the mounted docker/temporal/setup-schema.sh, valid shell', () => {
     const schema = service('temporal-schema');
-    expect(schema.entrypoint).toEqual(['/bin/sh', '-c']);
-    execFileSync('sh', ['-n', '-c', withDefaults(schema.command![0]!)]);
+    const [hostPath, containerPath] = schema.volumes!.find((v) => v.includes('setup-schema.sh'))!.split(':');
+    expect(schema.entrypoint).toEqual(['/bin/sh', containerPath]);
+    execFileSync('sh', ['-n', join(projectRoot, hostPath!)]);
+  });
+
+  it('names the versions test/production runs (scripts/provision-production.sh, PostgreSQL 15)', () => {
+    const script = readFileSync(join(projectRoot, 'scripts', 'provision-production.sh'), 'utf8');
+    const server = /SERVER_VERSION=v(\d+\.\d+\.\d+)/.exec(script)![1];
+    const ui = /UI_VERSION=v(\d+\.\d+\.\d+)/.exec(script)![1];
+    expect(service('temporal').image).toBe(`temporalio/server:${server}`);
+    expect(service('temporal-schema').image).toBe(`temporalio/admin-tools:${server}`);
+    expect(service('kvsweep-setup').image).toBe(`temporalio/admin-tools:${server}`);
+    expect(service('temporal-ui').image).toBe(`temporalio/ui:${ui}`);
+    expect(service('postgresql').image).toBe('postgres:15');
   });
 
   it('wires the Web UI to the server', () => {

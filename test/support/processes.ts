@@ -23,8 +23,10 @@ function portBaseForTest(): string {
   return String(10_000 + 50 * Math.floor(Math.random() * 400));
 }
 
-export function startKvsweep(args: string[], env: Record<string, string>, cwd?: string): TestProcess {
-  const child = spawn(process.execPath, [KVSWEEP_BIN, ...args], { env: { ...process.env, KVSWEEP_PORT_BASE: portBaseForTest(), ...env }, stdio: ['ignore', 'pipe', 'pipe'], ...(cwd ? { cwd } : {}) });
+/** prefix: an argv that runs the command elsewhere (`ip netns exec NS`: another test host). */
+export function startKvsweep(args: string[], env: Record<string, string>, cwd?: string, prefix: string[] = []): TestProcess {
+  const argv = [...prefix, process.execPath, KVSWEEP_BIN, ...args];
+  const child = spawn(argv[0]!, argv.slice(1), { env: { ...process.env, KVSWEEP_PORT_BASE: portBaseForTest(), ...env }, stdio: ['ignore', 'pipe', 'pipe'], ...(cwd ? { cwd } : {}) });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -103,11 +105,11 @@ export function markedProcesses(hostId: string): number[] {
 }
 
 /** Starts `kvsweep worker` and waits until it is polling. */
-export async function startWorker(options: { address: string; hostId: string; gpus: number; gpuClass: string; portBase: number; heartbeatTimeoutS?: number; control?: boolean; env?: Record<string, string>; readyTimeoutMs?: number }): Promise<TestProcess> {
+export async function startWorker(options: { address: string; hostId: string; gpus: number; gpuClass: string; portBase: number; heartbeatTimeoutS?: number; control?: boolean; env?: Record<string, string>; readyTimeoutMs?: number; prefix?: string[] }): Promise<TestProcess> {
   const args = ['worker', '--gpus', String(options.gpus), '--host-id', options.hostId, '--gpu-class', options.gpuClass, '--port-base', String(options.portBase), '--port-count', '200'];
   if (options.heartbeatTimeoutS) args.push('--heartbeat-timeout', String(options.heartbeatTimeoutS));
   if (options.control === false) args.push('--no-control');
-  const p = startKvsweep(args, { TEMPORAL_ADDRESS: options.address, ...options.env });
+  const p = startKvsweep(args, { TEMPORAL_ADDRESS: options.address, ...options.env }, undefined, options.prefix);
   await waitForOutput(p, /worker .* ready/, options.readyTimeoutMs ?? 90_000);
   return p;
 }
