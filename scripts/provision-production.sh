@@ -25,7 +25,7 @@ readonly root
 readonly bin="$root/bin" stamps="$root/stamps" logs="$root/logs"
 
 declare -A this_run=()
-run_start="" lock_wait=0 go="" pg_bin="" pg_user="" cpu_now=0
+run_start="" lock_wait=0 go="" pg_bin="" pg_user="" pg_data_parent="" cpu_now=0
 
 say() { printf 'provision-production: %s\n' "$*" >&2; }
 fail() { say "FAILED: $*"; exit 1; }
@@ -90,11 +90,16 @@ provision_postgresql() {
   if [[ $EUID -eq 0 ]]; then
     pg_user=postgres
     id -u "$pg_user" >/dev/null 2>&1 || fail "running as root, PostgreSQL needs the user 'postgres' (Debian's package creates it)"
-    # That user must reach the cache folder, where the tests put their data folders.
-    runuser -u "$pg_user" -- test -x "$root" ||
-      fail "user $pg_user cannot enter $root: set KVSWEEP_PRODUCTION_DIR to a folder every user may traverse"
   else
     pg_user=$(id -un)
+  fi
+  # The tests put PostgreSQL's data folders under the cache folder when that user can reach it
+  # (a checkout under a private home folder is not), else under the temp folder.
+  pg_data_parent="$root/runs"
+  mkdir -p "$pg_data_parent"
+  if [[ $EUID -eq 0 ]] && ! runuser -u "$pg_user" -- test -x "$pg_data_parent"; then
+    pg_data_parent=${TMPDIR:-/tmp}
+    say "user $pg_user cannot enter $root: PostgreSQL's test data goes under $pg_data_parent"
   fi
 }
 
@@ -140,9 +145,9 @@ write_record() {
   local steps_json="{" name
   for name in "${!this_run[@]}"; do steps_json+="\"$name\": \"${this_run[$name]}\", "; done
   steps_json="${steps_json%, }}"
-  python3 - "$root" "$steps_json" "$(elapsed "$run_start")" "$lock_wait" "$pg_bin" "$pg_user" <<PY
+  python3 - "$root" "$steps_json" "$(elapsed "$run_start")" "$lock_wait" "$pg_bin" "$pg_user" "$pg_data_parent" <<PY
 import json, os, subprocess, sys
-root, steps, seconds, lock_wait, pg_bin, pg_user = sys.argv[1], json.loads(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), sys.argv[5], sys.argv[6]
+root, steps, seconds, lock_wait, pg_bin, pg_user, pg_data_parent = sys.argv[1], json.loads(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), sys.argv[5], sys.argv[6], sys.argv[7]
 def stamp(name):
     return json.loads(open(os.path.join(root, "stamps", name)).read().splitlines()[1])
 pg_version = subprocess.run([os.path.join(pg_bin, "postgres"), "--version"], capture_output=True, text=True).stdout.strip()
@@ -150,7 +155,7 @@ record = {
     "root": root,
     "temporal_server": {"binary": os.path.join(root, "bin/temporal-server"), "sql_tool": os.path.join(root, "bin/temporal-sql-tool"), **stamp("temporal-server")},
     "temporal_ui": {"binary": os.path.join(root, "bin/temporal-ui-server"), "root": os.path.join(root, "ui"), **stamp("temporal-ui")},
-    "postgresql": {"bin": pg_bin, "user": pg_user, "version": pg_version},
+    "postgresql": {"bin": pg_bin, "user": pg_user, "version": pg_version, "data_parent": pg_data_parent},
     "last_run": {"seconds": seconds, "lock_wait_seconds": lock_wait, "steps": {k: (v if v == "cached" else float(v)) for k, v in steps.items()}},
 }
 tmp = os.path.join(root, "provisioned.json.partial")

@@ -26,20 +26,12 @@ sql() {
 
 # setup DATABASE SCHEMA: the database, its version table, then every versioned step up to the tool's.
 setup() {
-  db=$1
-  schema=$2
-  if output=$(sql --db "$db" create-database 2>&1); then
-    say "created database $db"
-  else
-    case $output in
-      *"already exists"*) say "database $db exists" ;;
-      *) say "could not create database $db: $output" >&2; exit 1 ;;
-    esac
-  fi
+  # The tool creates the database when it is missing and leaves one that exists alone.
+  sql --db "$1" create-database
   # Version 0.0: the version tables alone; on a database past 0.0 the tool leaves the version as is.
-  sql --db "$db" setup-schema -v 0.0
-  sql --db "$db" update-schema --schema-name "$schema"
-  say "$db is at the schema of $schema"
+  sql --db "$1" setup-schema -v 0.0
+  sql --db "$1" update-schema --schema-name "$2"
+  say "database $1 is at the schema of $2"
 }
 
 setup "${DBNAME:-temporal}" postgresql/v12/temporal

@@ -4,7 +4,7 @@
 // server from docker/temporal/temporal-server.yaml, kvsweep's namespace and search attributes by
 // docker/temporal/setup-kvsweep.sh, and the Web UI server. Binaries: scripts/provision-production.sh.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
@@ -24,7 +24,8 @@ export const Provisioned = z.object({
   root: z.string(),
   temporal_server: z.object({ binary: z.string(), sql_tool: z.string(), version: z.string(), build_seconds: z.number() }),
   temporal_ui: z.object({ binary: z.string(), root: z.string(), version: z.string(), build_seconds: z.number() }),
-  postgresql: z.object({ bin: z.string(), user: z.string(), version: z.string() }),
+  /** data_parent: where a test's data folder may go (the cache folder, if that user can enter it). */
+  postgresql: z.object({ bin: z.string(), user: z.string(), version: z.string(), data_parent: z.string() }),
   last_run: z.object({ seconds: z.number(), lock_wait_seconds: z.number(), steps: z.record(z.string(), z.union([z.number(), z.literal('cached')])) }),
 });
 export type Provisioned = z.infer<typeof Provisioned>;
@@ -49,32 +50,40 @@ async function run(argv: string[], env: Record<string, string> = {}, what = argv
 
 export interface Postgres {
   port: number;
+  /** Stops the cluster, keeps its log in logDir, removes its data. */
   stop: () => Promise<void>;
 }
 
 /**
- * A fresh cluster in dir (initdb), on 127.0.0.1 and a free port, with the role the Temporal server
- * logs in as: `CREATE ROLE temporal LOGIN CREATEDB PASSWORD 'temporal'`, as the guide says.
+ * A fresh cluster (initdb) in a folder of its own, on 127.0.0.1 and a free port, with the role the
+ * Temporal server logs in as: `CREATE ROLE temporal LOGIN CREATEDB PASSWORD 'temporal'`, as the
+ * guide says. Run as the provisioned non-root user when the tests run as root.
  */
-export async function startPostgres(record: Provisioned, dir: string): Promise<Postgres> {
+export async function startPostgres(record: Provisioned, logDir: string): Promise<Postgres> {
   const as = asPgUser(record);
   const pg = (name: string) => join(record.postgresql.bin, name);
-  const data = join(dir, 'pgdata');
-  const socket = join(dir, 'pgsocket');
-  mkdirSync(socket, { recursive: true });
+  const dir = mkdtempSync(join(record.postgresql.data_parent, 'kvsweep-pg-'));
+  const data = join(dir, 'data');
+  const socket = join(dir, 'socket');
+  const log = join(dir, 'postgresql.log');
+  mkdirSync(socket);
   if (as.length > 0) await run(['chown', '-R', record.postgresql.user, dir]);
-  await run([...as, pg('initdb'), '-D', data, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', '--no-locale', '-E', 'UTF8'], {}, 'initdb');
-  const port = await freePort();
-  appendFileSync(data + '/postgresql.conf', `\nlisten_addresses = '127.0.0.1'\nport = ${port}\nunix_socket_directories = '${socket}'\n`);
-  await run([...as, pg('pg_ctl'), '-D', data, '-l', join(dir, 'postgresql.log'), '-w', '-t', '120', 'start'], {}, 'pg_ctl start');
-  const stop = async () => void (await run([...as, pg('pg_ctl'), '-D', data, '-m', 'fast', '-w', 'stop']).catch(() => undefined));
+  const stop = async () => {
+    if (existsSync(join(data, 'postmaster.pid'))) await run([...as, pg('pg_ctl'), '-D', data, '-m', 'fast', '-w', 'stop']).catch(() => undefined);
+    if (existsSync(log)) copyFileSync(log, join(logDir, 'postgresql.log'));
+    rmSync(dir, { recursive: true, force: true });
+  };
   try {
+    await run([...as, pg('initdb'), '-D', data, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', '--no-locale', '-E', 'UTF8'], {}, 'initdb');
+    const port = await freePort();
+    appendFileSync(join(data, 'postgresql.conf'), `\nlisten_addresses = '127.0.0.1'\nport = ${port}\nunix_socket_directories = '${socket}'\n`);
+    await run([...as, pg('pg_ctl'), '-D', data, '-l', log, '-w', '-t', '120', 'start'], {}, 'pg_ctl start');
     await run([...as, pg('psql'), '-h', socket, '-p', String(port), '-U', 'postgres', '-d', 'postgres', '-v', 'ON_ERROR_STOP=1', '-c', "CREATE ROLE temporal LOGIN CREATEDB PASSWORD 'temporal'"], {}, 'psql CREATE ROLE');
+    return { port, stop };
   } catch (error) {
     await stop();
     throw error;
   }
-  return { port, stop };
 }
 
 /** The settings of docker/temporal/temporal-server.yaml for a PostgreSQL port and a bind address. */

@@ -33,7 +33,7 @@ async function listed(client: Client, query: string, expected: number): Promise<
   return ids.sort();
 }
 
-async function waitForText(page: Page, text: string, timeoutMs = 60_000): Promise<void> {
+async function waitForText(page: Page, text: string | RegExp, timeoutMs = 60_000): Promise<void> {
   await page.getByText(text, { exact: false }).first().waitFor({ state: 'visible', timeout: timeoutMs });
 }
 
@@ -55,12 +55,20 @@ export async function checkSweepInWebUi(c: WebUiCheck): Promise<Record<string, u
   try {
     const page = await browser.context.newPage();
     const started = performance.now();
-    // The sweep's page: its id, its type, and its children's summaries.
+    // The sweep's page: its id and type; a TP=2 experiment's page: its type and its steps, each
+    // with the summary that says what it did and on which host.
     await page.goto(`${ui.url}/namespaces/default/workflows/${encodeURIComponent(c.sweepId)}`);
     await waitForText(page, c.sweepId);
     await waitForText(page, 'SweepWorkflow');
-    await waitForText(page, 'sim-tp2 · tp2 · 0.016 GB · rate 10 · lru');
     await page.screenshot({ path: join(c.logDir, 'web-ui-sweep.png'), fullPage: true });
+    const experiment = tp2.find((id) => id.endsWith('_c0.016gb_r10_lru'))!;
+    await page.goto(`${ui.url}/namespaces/default/workflows/${encodeURIComponent(experiment)}`);
+    await waitForText(page, 'ExperimentWorkflow');
+    await waitForText(page, 'replay tp2 at rate 10');
+    // Two GPUs of one host: the TP=2 placement.
+    await waitForText(page, /start sim server for sim-tp2 on gpu-node-\d-\d+ GPU \d+,\d+/);
+    await waitForText(page, 'tear down the server on gpu-node-');
+    await page.screenshot({ path: join(c.logDir, 'web-ui-experiment.png'), fullPage: true });
     // The experiments list, filtered by kvsweep's search attributes in the UI's own query box URL.
     await page.goto(`${ui.url}/namespaces/default/workflows?query=${encodeURIComponent(`KvsweepTag="${c.tag}" AND KvsweepCacheSizeGb=0.016`)}`);
     for (const id of small) await waitForText(page, id);
@@ -69,7 +77,7 @@ export async function checkSweepInWebUi(c: WebUiCheck): Promise<Record<string, u
     await page.goto(`${ui.url}/namespaces/default/workflows?query=${encodeURIComponent(`KvsweepTag="${c.tag}" AND KvsweepModel="sim-tp2"`)}`);
     for (const id of tp2) await waitForText(page, id);
     await page.screenshot({ path: join(c.logDir, 'web-ui-tp2.png'), fullPage: true });
-    return { ui_url: ui.url, ui_seconds: (performance.now() - started) / 1000, screenshots: [join(c.logDir, 'web-ui-sweep.png'), join(c.logDir, 'web-ui-tp2.png')] };
+    return { ui_url: ui.url, ui_seconds: (performance.now() - started) / 1000, screenshots: ['web-ui-sweep.png', 'web-ui-experiment.png', 'web-ui-tp2.png'].map((name) => join(c.logDir, name)) };
   } finally {
     await browser.close();
     await ui.stop();
