@@ -26,10 +26,10 @@ import { productionRoot, provisionProduction, serverEnv, setupKvsweep, setupSche
 import { checkSweepInWebUi } from './web-ui.ts';
 
 /**
- * The workers' default. A shorter one (the dev-server chaos test uses 4 s) makes live hosts look
- * lost while the Temporal server restarts or the machine is overloaded; an attempt given up that
- * way still leaves its inference server running on its live host, holding its port and GPUs (a
- * known kvsweep fault: KVSWEEP_TEST_HEARTBEAT_TIMEOUT_S=4 shows it here).
+ * The workers' default. Heartbeats reach the server every 0.8 x this, so a Temporal server outage
+ * or an overloaded machine can make a live host look lost (KVSWEEP_TEST_HEARTBEAT_TIMEOUT_S=4, the
+ * dev-server chaos test's value, makes that frequent); the abandoned attempt's server is then left
+ * running, a kvsweep fault the "nothing held" checks below catch.
  */
 const HEARTBEAT_TIMEOUT_S = Number(process.env.KVSWEEP_TEST_HEARTBEAT_TIMEOUT_S ?? 15);
 /** Every host offers its inference servers the same ports, as separate machines do. */
