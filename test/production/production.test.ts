@@ -27,9 +27,8 @@ import { checkSweepInWebUi } from './web-ui.ts';
 
 /**
  * The workers' default. Heartbeats reach the server every 0.8 x this, so a Temporal server outage
- * or an overloaded machine can make a live host look lost (KVSWEEP_TEST_HEARTBEAT_TIMEOUT_S=4, the
- * dev-server chaos test's value, makes that frequent); the abandoned attempt's server is then left
- * running, a kvsweep fault the "nothing held" checks below catch.
+ * or an overloaded machine can make a live host look lost; KVSWEEP_TEST_HEARTBEAT_TIMEOUT_S=4 (the
+ * dev-server chaos test's value) makes that frequent, for the "nothing held" checks below.
  */
 const HEARTBEAT_TIMEOUT_S = Number(process.env.KVSWEEP_TEST_HEARTBEAT_TIMEOUT_S ?? 15);
 /** Every host offers its inference servers the same ports, as separate machines do. */
