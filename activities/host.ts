@@ -7,7 +7,7 @@ import { mkdir, readdir, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ExperimentSpec } from '../domain/experiment.ts';
 import { experimentWorkflowId, leaseProcessKeys, leaseRequestId } from '../domain/names.ts';
-import { renderClientCommand, renderServerCommand } from '../domain/server-command.ts';
+import { OFFLINE_EXPERIMENT_MESSAGE, renderClientCommand, renderServerCommand } from '../domain/server-command.ts';
 import { AttemptMarker } from '../domain/records.ts';
 import { readRecord, tailLines, writeJsonAtomic } from '../platform/files.ts';
 import type { HostProcesses } from './host-processes.ts';
@@ -87,6 +87,7 @@ export function createHostActivities(deps: HostDeps) {
     /** Starts the experiment's server on a free port, in its own process group. */
     async startServer(input: { spec: ExperimentSpec; sweep_id: string; results_dir: string; attempt: number; gpu_ids: string[]; request_id?: string }): Promise<ServerHandle> {
       const { spec, attempt } = input;
+      if (spec.server === null) throw failure('OfflineExperiment', `${spec.id}: ${OFFLINE_EXPERIMENT_MESSAGE}`);
       // The lease's request id (sent by workflows since the lease fix); built the same way when an
       // older workflow did not send it.
       const requestId = input.request_id ?? leaseRequestId(experimentWorkflowId(input.sweep_id, spec.id), attempt);

@@ -6,11 +6,12 @@ import { readFileSync, statSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ExperimentSpec } from '../domain/experiment.ts';
+import { ExperimentSpec, type DatasetFormat } from '../domain/experiment.ts';
 import { expandSweep } from '../domain/config/expand.ts';
 import { normaliseSweep } from '../domain/config/normalise.ts';
-import { ConfigError, dedupeProblems, didYouMean, type ConfigProblem, type PathSegment } from '../domain/config/problems.ts';
+import { ConfigError, dedupeProblems, didYouMean, type ConfigNotice, type ConfigProblem, type PathSegment } from '../domain/config/problems.ts';
 import { chooseEnvironment, type ModelEntry } from '../domain/config/registry.ts';
+import { detectFormat, summariseDatasets, type DatasetSummary } from './datasets.ts';
 import { loadRegistries, type Registries } from './registry-files.ts';
 import type { ResolvedSweep } from '../domain/config/resolved.ts';
 import { KeyPlaces, SweepFile } from '../domain/config/schema.ts';
@@ -70,8 +71,8 @@ export function displayPath(absolute: string, cwd: string): string {
 
 type Locator = (path: readonly PathSegment[]) => Position | undefined;
 
-/** Adds line:column where the source text is known, and puts problems in file and line order. */
-function withPositions(problems: readonly ConfigProblem[], locators: ReadonlyMap<string, Locator>): ConfigProblem[] {
+/** Adds line:column where the source text is known, and puts problems (or notices) in file and line order. */
+function withPositions<T extends ConfigNotice>(problems: readonly T[], locators: ReadonlyMap<string, Locator>): T[] {
   const located = dedupeProblems(problems).map((problem) => {
     // The whole file (path []) has no useful position: "file not found", "unknown --env".
     if (problem.line !== undefined || problem.path.length === 0) return problem;
@@ -101,16 +102,22 @@ interface Source {
   locate?: Locator;
 }
 
+/** What planning a sweep gives: the resolved sweep, its experiments, notices, and its dataset files. */
+export interface SweepPlan {
+  resolved: ResolvedSweep;
+  experiments: ExperimentSpec[];
+  /** Also in resolved.notices (sweep.json keeps them). */
+  notices: ConfigNotice[];
+  datasets: DatasetSummary[];
+}
+
 /** Reads, validates and resolves a sweep YAML file. Throws ConfigError listing every problem. */
 export async function loadSweep(yamlPath: string, options: LoadOptions = {}): Promise<ResolvedSweep> {
   return (await planSweep(yamlPath, options)).resolved;
 }
 
-/** loadSweep, plus the expanded experiments (what `plan` and `run` show). */
-export async function planSweep(
-  yamlPath: string,
-  options: LoadOptions = {},
-): Promise<{ resolved: ResolvedSweep; experiments: ExperimentSpec[] }> {
+/** loadSweep, plus the expanded experiments, notices and datasets (what `plan` and `run` show). */
+export async function planSweep(yamlPath: string, options: LoadOptions = {}): Promise<SweepPlan> {
   const cwd = options.cwd ?? process.cwd();
   const absolute = resolve(cwd, yamlPath);
   const file = displayPath(absolute, cwd);
@@ -136,10 +143,7 @@ export async function resolveSweepObject(config: unknown, options: ObjectSourceO
   return (await planSweepObject(config, options)).resolved;
 }
 
-export async function planSweepObject(
-  config: unknown,
-  options: ObjectSourceOptions = {},
-): Promise<{ resolved: ResolvedSweep; experiments: ExperimentSpec[] }> {
+export async function planSweepObject(config: unknown, options: ObjectSourceOptions = {}): Promise<SweepPlan> {
   const cwd = options.cwd ?? process.cwd();
   const file = options.sourceName ?? '<sweep config>';
   return resolveSource({ file, absolute: null, data: config, baseDir: resolve(cwd, options.baseDir ?? '.') }, options);
@@ -149,10 +153,7 @@ function defaultUserConfigDir(variables: Readonly<Record<string, string | undefi
   return join(variables.XDG_CONFIG_HOME || join(home, '.config'), 'kvsweep');
 }
 
-async function resolveSource(
-  source: Source,
-  options: LoadOptions,
-): Promise<{ resolved: ResolvedSweep; experiments: ExperimentSpec[] }> {
+async function resolveSource(source: Source, options: LoadOptions): Promise<SweepPlan> {
   const cwd = options.cwd ?? process.cwd();
   const variables = options.variables ?? process.env;
   const home = options.home ?? variables.HOME ?? homedir();
@@ -218,6 +219,9 @@ async function resolveSource(
     resolveDatasetPath: (raw) => resolveDatasetPath(raw, source.baseDir, cwd),
   });
   if (normalised.problems.length > 0) return fail(normalised.problems);
+  const datasets = await summariseDatasets(source.file, normalised.datasets, (absolute) => displayPath(absolute, cwd));
+  if (datasets.problems.length > 0) return fail(datasets.problems);
+  const notices = withPositions(normalised.notices, locators);
 
   const resolved: ResolvedSweep = {
     tag: sweep.tag,
@@ -227,10 +231,12 @@ async function resolveSource(
     models: normalised.models,
     datasets: normalised.datasets,
     installation: { real_servers_dir: realServersDir(variables, cwd) },
+    ...(notices.length > 0 ? { notices } : {}),
   };
   try {
     // The schema check the workflow-side expansion leaves out (it sees only what passed here).
-    return { resolved, experiments: expandSweep(resolved).map((spec) => ExperimentSpec.parse(spec)) };
+    const experiments = expandSweep(resolved).map((spec) => ExperimentSpec.parse(spec));
+    return { resolved, experiments, notices, datasets: datasets.summaries };
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     // expandSweep names the file by its absolute path (or a pseudo name): show the user's name.
@@ -287,12 +293,12 @@ function environmentProblem(
  * A dataset path relative to the sweep file's folder; for the old runner's YAMLs, which named
  * paths from the directory it was started in, the current directory is tried second.
  */
-export function resolveDatasetPath(raw: string, baseDir: string, cwd: string): { path: string } | { problem: string } {
+export function resolveDatasetPath(raw: string, baseDir: string, cwd: string): { path: string; format: DatasetFormat } | { problem: string } {
   const candidates = isAbsolute(raw) ? [raw] : [...new Set([resolve(baseDir, raw), resolve(cwd, raw)])];
   for (const candidate of candidates) {
     try {
       const stat = statSync(candidate);
-      if (stat.isFile()) return { path: candidate };
+      if (stat.isFile()) return { path: candidate, format: detectFormat(candidate) };
       return { problem: `dataset ${candidate} is not a file` };
     } catch {
       // try the next place

@@ -54,6 +54,7 @@ function checkEnvironmentTemplates(file: string, name: string, definition: Envir
   const base: PathSegment[] = ['environments', name];
   definition.wrapper.forEach((t, i) => check(t, [...base, 'wrapper', i]));
   definition.command.forEach((t, i) => check(t, [...base, 'command', i]));
+  definition.quantization_args?.forEach((t, i) => check(t, [...base, 'quantization_args', i]));
   for (const [key, value] of Object.entries(definition.env)) check(value, [...base, 'env', key]);
   for (const [strategy, vars] of Object.entries(definition.strategy_env)) {
     for (const [key, value] of Object.entries(vars ?? {})) check(value, [...base, 'strategy_env', strategy, key]);

@@ -4,7 +4,8 @@
 // Workflow code imports this module: it must stay free of Node APIs.
 import { z } from 'zod';
 
-export const EvictionStrategy = z.enum(['lru', 'conversation_aware', 'lightgbm']);
+/** `oracle` knows when each conversation comes back: it exists in the offline simulator only. */
+export const EvictionStrategy = z.enum(['lru', 'conversation_aware', 'lightgbm', 'oracle']);
 export type EvictionStrategy = z.infer<typeof EvictionStrategy>;
 
 export const LightgbmMode = z.enum(['regression', 'ranking', 'classification']);
@@ -40,6 +41,28 @@ export const ClientCommand = z.discriminatedUnion('kind', [
 ]);
 export type ClientCommand = z.infer<typeof ClientCommand>;
 
+/**
+ * What a dataset file holds, detected when the sweep is planned: a conversation trace CSV, the old
+ * LMCache fork's server log (with its client log beside it), or the requests.jsonl of an earlier
+ * kvsweep run. The last two are inputs of the offline simulator only.
+ */
+export const DatasetFormat = z.enum(['trace_csv', 'server_log', 'requests_jsonl']);
+export type DatasetFormat = z.infer<typeof DatasetFormat>;
+
+/** Which cache model the offline simulator replays the dataset against. */
+export const CacheModel = z.enum(['kvsweep', 'old-simulator']);
+export type CacheModel = z.infer<typeof CacheModel>;
+
+/** An offline experiment's simulator settings; null = the model's (or the cache model's) default. */
+export const OfflineSettings = z.object({
+  cache_model: CacheModel,
+  max_concurrent_requests: z.number().int().positive().nullable(),
+  max_context_length: z.number().int().positive().nullable(),
+  chunk_size: z.number().int().positive().nullable(),
+  block_size: z.number().int().positive().nullable(),
+});
+export type OfflineSettings = z.infer<typeof OfflineSettings>;
+
 export const ExperimentSpec = z.object({
   /** Deterministic, readable, unique within a sweep; safe as a folder name and a workflow id part. */
   id: z.string().regex(/^[A-Za-z0-9._=+-]+$/),
@@ -57,7 +80,8 @@ export const ExperimentSpec = z.object({
   /** Which hosts may run it; `any` matches every GPU class. */
   gpu_class: z.string(),
   max_model_len: z.number().int().positive(),
-  dataset: z.object({ name: z.string(), path: z.string() }),
+  /** `format` is absent in specs planned before it existed: those are all trace CSVs. */
+  dataset: z.object({ name: z.string(), path: z.string(), format: DatasetFormat.default('trace_csv') }),
   cache_size_gb: z.number().nonnegative(),
   request_rate: z.number().positive(),
   eviction_strategy: EvictionStrategy,
@@ -69,7 +93,12 @@ export const ExperimentSpec = z.object({
   mock_decoding: z.boolean(),
   seed: z.number().int(),
   environment: z.string(),
-  server: ServerCommand,
+  /** GB of memory per GPU (`hbm_size`), when the sweep gives it; recorded, and checked where the cache is on the GPU. */
+  hbm_size_gb: z.number().positive().nullable().default(null),
+  /** How to start the server; null for an offline experiment (no server). */
+  server: ServerCommand.nullable(),
+  /** The offline simulator's settings: non-null exactly for experiments of an offline environment. */
+  offline: OfflineSettings.nullable().default(null),
   client: ClientCommand,
   /** Attempts (host losses and failures) before the experiment is recorded as failed. */
   max_attempts: z.number().int().positive(),

@@ -24,8 +24,12 @@ function expandArgv(templates: readonly string[], values: Record<string, string>
   return templates.flatMap((element) => (element === '{kvsweep}' ? [...kvsweepArgv] : [fillPlaceholders(element, values)]));
 }
 
-/** The server's argv and added environment on this host. */
+/** What an experiment of an offline environment (no server) says when asked to start one. */
+export const OFFLINE_EXPERIMENT_MESSAGE = 'offline experiments run in the offline runner (kvsweep simulate), not on a server';
+
+/** The server's argv and added environment on this host. Throws for an offline experiment (no server). */
 export function renderServerCommand(spec: ExperimentSpec, host: HostBinding): { argv: string[]; env: Record<string, string> } {
+  if (spec.server === null) throw new Error(`${spec.id}: ${OFFLINE_EXPERIMENT_MESSAGE}`);
   const values = { port: String(host.port), gpus: host.gpuIds.join(',') };
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(spec.server.env)) env[name] = fillPlaceholders(value, values);

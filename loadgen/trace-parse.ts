@@ -42,26 +42,35 @@ export interface TraceRow {
 
 export interface RowCounts {
   rowsRead: number;
+  /** Rows whose query length is empty or NaN: dropped, as the old loader did (it read them as 0). */
+  droppedMissingQuery: number;
   droppedNonPositiveQuery: number;
   defaultedReplyLength: number;
   raisedReplyLength: number;
 }
 
+// The forms pandas.to_datetime reads in these traces: a date with `-` or `/`, then optionally a
+// time (` ` or `T`; seconds and fractions optional) and a zone (`Z`, `UTC`, `+hh`, `+hhmm`, `+hh:mm`).
 const TIMESTAMP_PATTERN =
-  /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/;
+  /^(\d{4})([-/])(\d{1,2})\2(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*(Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?$/i;
 const NUMBER_PATTERN = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+/** What pandas.read_csv reads as a missing value by default (its na_values). */
+const MISSING_VALUES = new Set([
+  '', '#n/a', '#n/a n/a', '#na', '-1.#ind', '-1.#qnan', '-nan', '1.#ind', '1.#qnan', '<na>', 'n/a', 'na', 'null', 'nan', 'none',
+]);
 
 /**
  * Milliseconds since the epoch, sub-millisecond digits kept. Accepts `2025-05-29 05:00:07.053`
- * (and the ISO `T`, a `Z` or `+hh:mm` offset; no offset means UTC) or a plain number of seconds.
- * Returns null when the text is not a valid time.
+ * and the other forms pandas reads for these traces (ISO `T`, `2025/05/29`, no seconds, a date
+ * alone, a `Z`/`UTC`/`+hh:mm` zone; no zone means UTC), or a plain number of seconds. Returns null
+ * when the text is not a valid time.
  */
 export function parseTimestamp(text: string): number | null {
   const value = text.trim();
   if (NUMBER_PATTERN.test(value)) return Number(value) * 1000;
   const m = TIMESTAMP_PATTERN.exec(value);
   if (!m) return null;
-  const [, y, mo, d, h, mi, s, fraction, zone] = m;
+  const [, y, , mo, d, h = '0', mi = '0', s = '0', fraction, zone] = m;
   const year = Number(y);
   const month = Number(mo);
   const day = Number(d);
@@ -78,7 +87,7 @@ export function parseTimestamp(text: string): number | null {
 }
 
 function zoneOffsetMs(zone: string | undefined): number {
-  if (!zone || zone === 'Z') return 0;
+  if (!zone || !/^[+-]/.test(zone)) return 0;
   const sign = zone.startsWith('-') ? -1 : 1;
   const digits = zone.slice(1).replace(':', '');
   const hours = Number(digits.slice(0, 2));
@@ -86,10 +95,10 @@ function zoneOffsetMs(zone: string | undefined): number {
   return sign * (hours * 60 + minutes) * 60_000;
 }
 
-/** A token count written as an integer or a float (`27.0`); null when empty or NaN. */
+/** A token count written as an integer or a float (`27.0`); null when missing (empty, NaN, NA, ...). */
 export function parseLength(text: string | undefined): number | null | 'invalid' {
   const value = (text ?? '').trim();
-  if (value === '' || value.toLowerCase() === 'nan') return null;
+  if (MISSING_VALUES.has(value.toLowerCase())) return null;
   if (!NUMBER_PATTERN.test(value)) return 'invalid';
   return Math.round(Number(value));
 }
@@ -105,32 +114,57 @@ export function checkHeader(columns: readonly string[], path: string): void {
   }
 }
 
+/** The text of one row's columns, by meaning. */
+export interface RowFields {
+  timestamp: string | undefined;
+  conversation: string | undefined;
+  query: string | undefined;
+  reply: string | undefined;
+  model: string | undefined;
+}
+
 /**
  * Validates one CSV record (columns by name) and updates the counts. Returns the row, or null
- * when the old loader's rules drop it (query length <= 0). Throws a UserError with the line on
- * values that cannot be read.
+ * when the old loader's rules drop it (query length empty, NaN or <= 0). Throws a UserError with
+ * the line on values that cannot be read.
  */
 export function parseRow(record: Record<string, string | undefined>, line: number, path: string, counts: RowCounts): TraceRow | null {
+  const fields = {
+    timestamp: record[TIMESTAMP_COLUMN],
+    conversation: record[CONVERSATION_COLUMN],
+    query: record[QUERY_COLUMN],
+    reply: record[REPLY_COLUMN],
+    model: record[MODEL_COLUMN],
+  };
+  return parseFields(fields, line, path, counts);
+}
+
+/** parseRow on the columns' text. */
+export function parseFields(fields: RowFields, line: number, path: string, counts: RowCounts): TraceRow | null {
   counts.rowsRead++;
   const where = `trace ${path} line ${line}`;
-  const timestampText = record[TIMESTAMP_COLUMN] ?? '';
+  const timestampText = fields.timestamp ?? '';
   const timestampMs = parseTimestamp(timestampText);
   if (timestampMs === null) {
     throw new UserError(`${where}: bad ${TIMESTAMP_COLUMN} '${truncate(timestampText)}' (expected e.g. 2025-05-29 05:00:07.053)`);
   }
-  const conversationId = (record[CONVERSATION_COLUMN] ?? '').trim();
+  const conversationId = (fields.conversation ?? '').trim();
   if (conversationId === '') throw new UserError(`${where}: empty ${CONVERSATION_COLUMN}`);
-  const query = parseLength(record[QUERY_COLUMN]);
-  if (query === null || query === 'invalid') {
-    throw new UserError(`${where}: bad ${QUERY_COLUMN} '${truncate(record[QUERY_COLUMN] ?? '')}' (expected a number of tokens)`);
+  const query = parseLength(fields.query);
+  if (query === 'invalid') {
+    throw new UserError(`${where}: bad ${QUERY_COLUMN} '${truncate(fields.query ?? '')}' (expected a number of tokens)`);
+  }
+  if (query === null) {
+    counts.droppedMissingQuery++;
+    return null;
   }
   if (query <= 0) {
     counts.droppedNonPositiveQuery++;
     return null;
   }
-  let reply = parseLength(record[REPLY_COLUMN]);
+  let reply = parseLength(fields.reply);
   if (reply === 'invalid') {
-    throw new UserError(`${where}: bad ${REPLY_COLUMN} '${truncate(record[REPLY_COLUMN] ?? '')}' (expected a number of tokens)`);
+    throw new UserError(`${where}: bad ${REPLY_COLUMN} '${truncate(fields.reply ?? '')}' (expected a number of tokens)`);
   }
   if (reply === null) {
     counts.defaultedReplyLength++;
@@ -140,7 +174,7 @@ export function parseRow(record: Record<string, string | undefined>, line: numbe
     counts.raisedReplyLength++;
     reply = 1;
   }
-  const model = (record[MODEL_COLUMN] ?? '').trim();
+  const model = (fields.model ?? '').trim();
   return { timestampMs, conversationId, queryTokens: query, replyTokens: reply, modelName: model === '' ? null : model, line };
 }
 

@@ -7,6 +7,7 @@ export interface TraceStats {
   path: string;
   rows: number;
   rows_read: number;
+  dropped_missing_query: number;
   dropped_non_positive_query: number;
   defaulted_reply_length: number;
   raised_reply_length: number;
@@ -66,6 +67,7 @@ export function computeTraceStats(trace: Trace): TraceStats {
     path: trace.path,
     rows: trace.turns.length,
     rows_read: trace.rowsRead,
+    dropped_missing_query: trace.droppedMissingQuery,
     dropped_non_positive_query: trace.droppedNonPositiveQuery,
     defaulted_reply_length: trace.defaultedReplyLength,
     raised_reply_length: trace.raisedReplyLength,
@@ -116,7 +118,7 @@ export function formatTraceStats(s: TraceStats): string {
   const line = (label: string, value: string): string => `${label.padEnd(28)} ${value}`;
   const lines = [
     `Trace ${s.path}`,
-    line('Rows used', `${s.rows} (read ${s.rows_read}; dropped, query length <= 0: ${s.dropped_non_positive_query}; beyond num_prompts: ${s.beyond_num_prompts})`),
+    line('Rows used', `${s.rows} (read ${s.rows_read}; dropped, query length empty or NaN: ${s.dropped_missing_query}, <= 0: ${s.dropped_non_positive_query}; beyond num_prompts: ${s.beyond_num_prompts})`),
     line('Reply lengths defaulted', `${s.defaulted_reply_length} set to 128 (missing); ${s.raised_reply_length} raised to 1 (<= 0)`),
     line('Conversations', `${s.conversations} (${s.single_turn_conversations} single-turn; peak ${s.peak_active_conversations} active at once)`),
     line('First timestamp', s.first_timestamp),

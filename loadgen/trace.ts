@@ -31,7 +31,7 @@ export async function loadTrace(path: string, options: LoadTraceOptions = {}): P
     if (error instanceof UserError) throw error;
     throw new UserError(`trace file not found: ${path}`);
   }
-  const counts: RowCounts = { rowsRead: 0, droppedNonPositiveQuery: 0, defaultedReplyLength: 0, raisedReplyLength: 0 };
+  const counts: RowCounts = { rowsRead: 0, droppedMissingQuery: 0, droppedNonPositiveQuery: 0, defaultedReplyLength: 0, raisedReplyLength: 0 };
   const rows: TraceRow[] = [];
   // One string per conversation id, however many rows repeat it.
   const conversationIds = new Map<string, string>();
@@ -40,6 +40,8 @@ export async function loadTrace(path: string, options: LoadTraceOptions = {}): P
       bom: true,
       trim: true,
       skip_empty_lines: true,
+      // A row with fewer fields than the header has the rest empty, as pandas reads it.
+      relax_column_count_less: true,
       info: true,
       columns: (header: string[]) => {
         const names = header.map((name) => name.trim());
@@ -67,7 +69,7 @@ export async function loadTrace(path: string, options: LoadTraceOptions = {}): P
   if (counts.rowsRead === 0) throw new UserError(`trace ${path} is empty (a header and no rows)`);
   if (rows.length === 0) {
     throw new UserError(
-      `trace ${path} has no usable rows: all ${counts.rowsRead} rows have a query length <= 0`,
+      `trace ${path} has no usable rows: all ${counts.rowsRead} rows have an empty, NaN or <= 0 query length`,
     );
   }
   const limit = options.numPrompts ?? null;

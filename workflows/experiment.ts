@@ -18,7 +18,8 @@ import {
 } from '@temporalio/workflow';
 import type { createControlActivities } from '../activities/control.ts';
 import type { createHostActivities, ServerHandle } from '../activities/host.ts';
-import type { ExperimentSpec } from '../domain/experiment.ts';
+import type { ExperimentSpec, ServerCommand } from '../domain/experiment.ts';
+import { OFFLINE_EXPERIMENT_MESSAGE } from '../domain/server-command.ts';
 import { GPU_POOL_WORKFLOW_ID, Queries, SearchAttributes, leaseRequestId } from '../domain/names.ts';
 import { configurationOf, type AttemptRecord, type ExperimentOutcome, type ExperimentStatus } from '../domain/outcome.ts';
 import type { Lease } from '../domain/placement.ts';
@@ -74,7 +75,7 @@ const control = proxyActivities<ReturnType<typeof createControlActivities>>({
  * does not pick up, or stops heartbeating, within H means the host is lost. Each timeout is the
  * longest a healthy step can take, so a slow step is never mistaken for a lost host.
  */
-function hostActivities(lease: Lease, spec: ExperimentSpec): ExperimentSteps {
+function hostActivities(lease: Lease, spec: ExperimentSpec, server: ServerCommand): ExperimentSteps {
   const h = `${lease.heartbeat_timeout_s}s`;
   const base = { taskQueue: lease.task_queue, scheduleToStartTimeout: h };
   const where = `on ${lease.host_id} GPU ${lease.gpu_ids.join(',')}`;
@@ -83,13 +84,13 @@ function hostActivities(lease: Lease, spec: ExperimentSpec): ExperimentSteps {
   // Starting is quick and idempotent per attempt (a retry finds the process it started).
   const start = { ...base, startToCloseTimeout: '1 minute', retry: { maximumAttempts: 3, nonRetryableErrorTypes: ['SpawnError'] } };
   // Waiting and replaying are bound to a server process: a retry could not resume them.
-  const ready = { ...base, heartbeatTimeout: h, startToCloseTimeout: `${spec.server.ready_timeout_s + 30}s`, retry: { maximumAttempts: 1 } };
+  const ready = { ...base, heartbeatTimeout: h, startToCloseTimeout: `${server.ready_timeout_s + 30}s`, retry: { maximumAttempts: 1 } };
   const client = { ...base, heartbeatTimeout: h, startToCloseTimeout: `${Math.ceil(spec.time_limit * 1.5) + 300}s`, retry: { maximumAttempts: 1 } };
   // Reading results and stopping processes are idempotent: retried.
   const after = { ...base, startToCloseTimeout: '1 minute', retry: { maximumAttempts: 3 } };
   return {
     startServer: proxy(`start ${spec.environment} server for ${spec.model} ${where}`, start).startServer,
-    awaitServerReady: proxy(`await readiness (log /${spec.server.ready_pattern}/ and ${spec.server.health_path})`, ready).awaitServerReady,
+    awaitServerReady: proxy(`await readiness (log /${server.ready_pattern}/ and ${server.health_path})`, ready).awaitServerReady,
     runClient: proxy(`replay ${spec.dataset.name} at rate ${spec.request_rate}`, client).runClient,
     collectResults: proxy('collect result.json and cache statistics', after).collectResults,
     teardownServer: proxy(`tear down the server ${where}`, after).teardownServer,
@@ -118,6 +119,9 @@ function classifyFailure(error: unknown, revokedReason: string | undefined): Pic
  */
 export async function ExperimentWorkflow(input: ExperimentInput): Promise<ExperimentOutcome> {
   const { spec, sweep_id, results_dir } = input;
+  // No server to start: the offline runner runs these (until the two are wired together, a clear failure).
+  if (spec.server === null) throw ApplicationFailure.nonRetryable(`${spec.id}: ${OFFLINE_EXPERIMENT_MESSAGE}`, 'OfflineExperiment');
+  const serverCommand = spec.server;
   const workflowId = workflowInfo().workflowId;
   const startedMs = Date.now();
   const attempts: AttemptRecord[] = [];
@@ -198,7 +202,7 @@ export async function ExperimentWorkflow(input: ExperimentInput): Promise<Experi
       const lease = granted.get(requestId)!;
       currentLease = lease;
       firstLeaseMs ??= Date.now();
-      const host = hostActivities(lease, spec);
+      const host = hostActivities(lease, spec, serverCommand);
       attemptScope = new CancellationScope();
       if (revoked.has(lease.lease_id)) attemptScope.cancel();
       await attemptScope.run(async () => {
@@ -206,7 +210,7 @@ export async function ExperimentWorkflow(input: ExperimentInput): Promise<Experi
         setPhase(`attempt ${attempt}: starting server ${where}`);
         server = await host.startServer({ spec, sweep_id, results_dir, attempt, gpu_ids: lease.gpu_ids, request_id: requestId });
         setPhase(`attempt ${attempt}: awaiting readiness of ${server.base_url} ${where}`);
-        ({ ready_after_ms: readyAfterMs } = await host.awaitServerReady({ server, ready_pattern: spec.server.ready_pattern, ready_timeout_s: spec.server.ready_timeout_s, health_path: spec.server.health_path }));
+        ({ ready_after_ms: readyAfterMs } = await host.awaitServerReady({ server, ready_pattern: serverCommand.ready_pattern, ready_timeout_s: serverCommand.ready_timeout_s, health_path: serverCommand.health_path }));
         setPhase(`attempt ${attempt}: replaying ${spec.dataset.name} at rate ${spec.request_rate} ${where}`);
         await host.runClient({ spec, server });
         setPhase(`attempt ${attempt}: collecting results`);
@@ -226,7 +230,7 @@ export async function ExperimentWorkflow(input: ExperimentInput): Promise<Experi
       await CancellationScope.nonCancellable(async () => {
         if (server && lease && record.result !== 'host_lost') {
           setPhase(`attempt ${attempt}: tearing down`);
-          const { teardownServer } = hostActivities(lease, spec);
+          const { teardownServer } = hostActivities(lease, spec, serverCommand);
           await teardownServer({ server }).then(
             (teardown) => void (stoppedAt = teardown.stopped_at),
             (error: unknown) => {

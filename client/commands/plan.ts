@@ -6,6 +6,7 @@ import type { ExperimentSpec } from '../../domain/experiment.ts';
 import type { ResolvedSweep } from '../../domain/config/index.ts';
 import { displayPath, planSweep } from '../../config-files/load-sweep.ts';
 import { parseCommand } from '../command-line.ts';
+import { datasetLines, noticeLines } from '../plan-notes.ts';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -35,9 +36,10 @@ function summaryTable(experiments: readonly ExperimentSpec[]): string {
 
 function footer(resolved: ResolvedSweep, count: number): string {
   const cwd = process.cwd();
-  const { name, chosen_by } = resolved.environment;
+  const { name, chosen_by, definition } = resolved.environment;
+  const where = definition.kind === 'offline' ? ' (offline: no server, run by the offline simulator)' : '';
   return [
-    `${count} experiment${count === 1 ? '' : 's'} in environment '${name}' (chosen by ${chosen_by}).`,
+    `${count} experiment${count === 1 ? '' : 's'} in environment '${name}' (chosen by ${chosen_by})${where}.`,
     `Results will go to ${displayPath(resolved.log_base_dir, cwd)}/${resolved.tag}_<date the sweep starts>/.`,
   ].join('\n');
 }
@@ -47,20 +49,22 @@ export async function main(argv: string[]): Promise<number> {
     .description('validate a sweep YAML and list its experiments, without side effects')
     .requiredOption('--yaml <file>', 'the sweep file')
     .option('--env <name>', 'environment to use (beats environment: in the file and KVSWEEP_ENV)')
-    .option('--json', 'print the experiments as a JSON array')
+    .option('--json', 'print {experiments, notices, datasets, environment} as JSON')
     .option('--models <file>', 'extra model registry file (repeatable)', collect, [])
     .option('--environments <file>', 'extra environments file (repeatable)', collect, []);
   parseCommand(program, argv);
   const options = program.opts<{ yaml: string; env?: string; json?: boolean; models: string[]; environments: string[] }>();
-  const { resolved, experiments } = await planSweep(options.yaml, {
+  const { resolved, experiments, notices, datasets } = await planSweep(options.yaml, {
     env: options.env,
     modelsFiles: options.models,
     environmentsFiles: options.environments,
   });
   if (options.json) {
-    process.stdout.write(`${JSON.stringify(experiments, null, 2)}\n`);
-  } else {
-    process.stdout.write(`${summaryTable(experiments)}\n${footer(resolved, experiments.length)}\n`);
+    const environment = { name: resolved.environment.name, chosen_by: resolved.environment.chosen_by, kind: resolved.environment.definition.kind };
+    process.stdout.write(`${JSON.stringify({ experiments, notices, datasets, environment }, null, 2)}\n`);
+    return 0;
   }
+  const lines = [...datasetLines(datasets, process.cwd()), ...noticeLines(notices)];
+  process.stdout.write(`${summaryTable(experiments)}\n${lines.map((line) => `${line}\n`).join('')}${footer(resolved, experiments.length)}\n`);
   return 0;
 }

@@ -7,6 +7,7 @@ import { displayPath, planSweep } from '../../config-files/load-sweep.ts';
 import { UserError } from '../../domain/errors.ts';
 import { defaultSweepId } from '../../domain/names.ts';
 import { parseCommand } from '../command-line.ts';
+import { noticeLines } from '../plan-notes.ts';
 import { runSweepSession } from '../run-session.ts';
 import { freshSweep, resultsDirFor, today } from '../sweep-session.ts';
 
@@ -31,7 +32,12 @@ export async function main(argv: string[]): Promise<number> {
     throw new UserError('run: --detach and --gpus do not go together: the local worker ends with this command; start `kvsweep worker --gpus N` separately and run with --detach');
   }
   // Bad input stops here, before any server, worker or workflow starts.
-  const { resolved, experiments } = await planSweep(opts.yaml, { env: opts.env, modelsFiles: opts.models, environmentsFiles: opts.environments });
+  const { resolved, experiments, notices } = await planSweep(opts.yaml, { env: opts.env, modelsFiles: opts.models, environmentsFiles: opts.environments });
+  // On stderr: with --json, stdout carries the result alone (the notices are in sweep.json too).
+  for (const line of noticeLines(notices)) console.error(line);
+  if (resolved.environment.definition.kind === 'offline') {
+    throw new UserError(`run: environment '${resolved.environment.name}' is offline: its experiments run in the offline simulator (kvsweep simulate), not on workers`);
+  }
   if (opts.fresh && opts.sweepId) throw new UserError('run: --fresh picks a new sweep id itself; leave out --sweep-id');
   const { sweepId, resultsDir } = opts.fresh ? freshSweep(resolved) : { sweepId: opts.sweepId ?? defaultSweepId(resolved.tag, today()), resultsDir: resultsDirFor(resolved, today()) };
   return runSweepSession({

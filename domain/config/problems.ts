@@ -22,6 +22,19 @@ export interface ConfigProblem {
   hint?: string;
 }
 
+/**
+ * Not a fault: what planning did on the user's behalf that changes what runs (an old default
+ * applied, an entry that adds no experiment, a key with no effect in this environment). `plan` and
+ * `run` print each on one line; the sweep keeps them.
+ */
+export interface ConfigNotice {
+  file: string;
+  path: PathSegment[];
+  line?: number;
+  column?: number;
+  message: string;
+}
+
 /** `experiments[0].datasets[1].cache_sizes[2]`; the empty path is the top level. */
 export function formatPath(path: readonly PathSegment[]): string {
   if (path.length === 0) return '(top level)';
@@ -43,6 +56,12 @@ export function formatProblem(problem: ConfigProblem): string {
   }
   if (problem.hint) text += `; ${problem.hint}`;
   return text;
+}
+
+/** One line: `file:line:col: path: message`, as problems are written. */
+export function formatNotice(notice: ConfigNotice): string {
+  const where = notice.line === undefined ? notice.file : `${notice.file}:${notice.line}:${notice.column ?? 1}`;
+  return `${where}: ${formatPath(notice.path)}: ${notice.message}`;
 }
 
 export function formatProblems(problems: readonly ConfigProblem[]): string {
@@ -68,7 +87,7 @@ export function throwIfProblems(problems: readonly ConfigProblem[]): void {
 }
 
 /** The same fault found twice (a shared layer, checked once per dataset) is reported once. */
-export function dedupeProblems(problems: readonly ConfigProblem[]): ConfigProblem[] {
+export function dedupeProblems<T extends ConfigNotice>(problems: readonly T[]): T[] {
   const seen = new Set<string>();
   return problems.filter((p) => {
     const key = `${p.file}\u0000${formatPath(p.path)}\u0000${p.message}`;

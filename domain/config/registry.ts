@@ -4,6 +4,10 @@
 import { z } from 'zod';
 import { EvictionStrategy } from '../experiment.ts';
 
+/** Why `oracle` cannot run against a server: it needs to know the trace's future. */
+export const OFFLINE_ONLY_ORACLE =
+  "eviction strategy 'oracle' exists offline only (it evicts by when each conversation comes back, which only a replay of a recorded dataset knows): run it with --env offline (or kvsweep simulate)";
+
 /** Registry and environment names end up in experiment ids and folder names. */
 export const EntryName = z
   .string()
@@ -41,6 +45,11 @@ export const ModelEntry = z.strictObject({
    * environments that count their cache in blocks (`{cache_size_blocks}`).
    */
   kv_bytes_per_token: z.number().int().positive().optional(),
+  /**
+   * How the weights are quantized (`fp8`): given to servers whose environment has
+   * `quantization_args` (vLLM's `--quantization`); `{quantization}` in templates.
+   */
+  quantization: z.string().min(1).optional(),
   description: z.string().optional(),
 });
 export type ModelEntry = z.infer<typeof ModelEntry>;
@@ -58,27 +67,64 @@ function isValidRegex(source: string): boolean {
   }
 }
 
+/** `server`: kvsweep starts a server per experiment; `offline`: the offline simulator replays the dataset. */
+export const EnvironmentKind = z.enum(['server', 'offline']);
+export type EnvironmentKind = z.infer<typeof EnvironmentKind>;
+
+/** The keys that only a server environment has (an offline one has no process to start). */
+const SERVER_ONLY_KEYS = ['wrapper', 'command', 'env', 'strategy_env', 'ready_pattern', 'ready_timeout', 'health_path', 'quantization_args'] as const;
+
 /**
  * How to start a server. `command` and `wrapper` are argv templates (never given to a shell);
  * `env` is added to the worker's environment; `strategy_env` adds variables only for experiments
- * of that eviction strategy. Placeholders: see domain/config/templates.ts.
+ * of that eviction strategy. Placeholders: see domain/config/templates.ts. An environment of kind
+ * `offline` has none of these: it names the strategies the offline simulator runs.
  */
-export const EnvironmentDefinition = z.strictObject({
-  description: z.string().optional(),
-  /** Prepended to the command, e.g. [conda, run, --no-capture-output, -n, lmcache]. */
-  wrapper: z.array(z.string()).default([]),
-  command: z.array(z.string()).min(1),
-  env: EnvVars.default({}),
-  strategy_env: z.partialRecord(EvictionStrategy, EnvVars).default({}),
-  /** The eviction strategies this server can run; others are a config error, not a silent lru. */
-  strategies: z.array(EvictionStrategy).min(1),
-  ready_pattern: z.string().min(1).refine(isValidRegex, { error: 'is not a valid regular expression' }),
-  /** Seconds the server may take to become ready. */
-  ready_timeout: z.number().positive(),
-  health_path: z.string().startsWith('/').default('/health'),
-  /** Tokens per KV-cache block of this server: `{block_size}`, and the unit of `{cache_size_blocks}`. */
-  block_size: z.number().int().positive().optional(),
-});
+export const EnvironmentDefinition = z
+  .strictObject({
+    description: z.string().optional(),
+    /** Absent in definitions recorded before it existed: those are all `server`. */
+    kind: EnvironmentKind.default('server'),
+    /** Prepended to the command, e.g. [conda, run, --no-capture-output, -n, lmcache]. */
+    wrapper: z.array(z.string()).default([]),
+    command: z.array(z.string()).default([]),
+    env: EnvVars.default({}),
+    strategy_env: z.partialRecord(EvictionStrategy, EnvVars).default({}),
+    /** The eviction strategies this environment can run; others are a config error, not a silent lru. */
+    strategies: z.array(EvictionStrategy).min(1),
+    ready_pattern: z.string().min(1).refine(isValidRegex, { error: 'is not a valid regular expression' }).optional(),
+    /** Seconds the server may take to become ready. */
+    ready_timeout: z.number().positive().optional(),
+    health_path: z.string().startsWith('/').optional(),
+    /** Tokens per KV-cache block of this server: `{block_size}`, and the unit of `{cache_size_blocks}`. */
+    block_size: z.number().int().positive().optional(),
+    /**
+     * Appended to the command when the model sets `quantization` (e.g. [--quantization,
+     * '{quantization}']); without it a quantized model is served as the server decides, with a notice.
+     */
+    quantization_args: z.array(z.string()).optional(),
+    /**
+     * `cache_sizes` is the server's GPU KV cache (split over the experiment's GPUs): a size must
+     * hold one max_model_len request, and with `hbm_size` each GPU's share must fit in it.
+     */
+    gpu_kv_cache: z.boolean().default(false),
+  })
+  .superRefine((definition, ctx) => {
+    if (definition.kind === 'server') {
+      if (definition.command.length === 0) ctx.addIssue({ code: 'custom', path: ['command'], message: 'a server environment needs a command' });
+      if (definition.ready_pattern === undefined) ctx.addIssue({ code: 'custom', path: ['ready_pattern'], message: 'a server environment needs a ready_pattern' });
+      if (definition.ready_timeout === undefined) ctx.addIssue({ code: 'custom', path: ['ready_timeout'], message: 'a server environment needs a ready_timeout (seconds)' });
+      definition.strategies.forEach((strategy, i) => {
+        if (strategy === 'oracle') ctx.addIssue({ code: 'custom', path: ['strategies', i], message: OFFLINE_ONLY_ORACLE });
+      });
+      return;
+    }
+    for (const key of SERVER_ONLY_KEYS) {
+      const value = definition[key];
+      const given = Array.isArray(value) ? value.length > 0 : typeof value === 'object' ? Object.keys(value).length > 0 : value !== undefined;
+      if (given) ctx.addIssue({ code: 'custom', path: [key], message: 'an offline environment starts no server: remove it' });
+    }
+  });
 export type EnvironmentDefinition = z.infer<typeof EnvironmentDefinition>;
 
 /** Picks an environment when the user (login name) or home folder matches; `*` is a wildcard. */

@@ -2,20 +2,31 @@
 // sweep workflow, so it stays small: paths and settings, never trace contents. Produced by
 // loadSweep / resolveSweepObject (config-files/load-sweep.ts). Pure: workflow code imports it.
 import { z } from 'zod';
-import { ClientCommand, EvictionStrategy, LightgbmMode } from '../experiment.ts';
+import { ClientCommand, DatasetFormat, EvictionStrategy, LightgbmMode, OfflineSettings } from '../experiment.ts';
 import { EnvironmentChoiceReason, EnvironmentDefinition, ModelEntry } from './registry.ts';
 import { ConversationEvictionConfig } from './schema.ts';
 
 export const YamlPath = z.array(z.union([z.string(), z.number().int().nonnegative()]));
 
+/** A notice (see ConfigNotice in problems.ts) as sweep.json and the workflow input keep it. */
+export const ConfigNoticeRecord = z.object({
+  file: z.string(),
+  path: YamlPath,
+  line: z.number().int().positive().optional(),
+  column: z.number().int().positive().optional(),
+  message: z.string(),
+});
+
 /** One dataset entry of the sweep file with its layers applied, aliases folded and defaults filled. */
 export const NormalisedDataset = z.object({
   /** Where the entry sits in the sweep file, e.g. ['experiments', 0, 'datasets', 1]. */
   yaml_path: YamlPath,
-  dataset: z.object({ name: z.string(), path: z.string() }),
+  /** `format` is absent in sweeps resolved before it existed (all trace CSVs). */
+  dataset: z.object({ name: z.string(), path: z.string(), format: DatasetFormat.optional() }),
   model: z.string(),
-  cache_sizes_gb: z.array(z.number().nonnegative()).min(1),
-  request_rates: z.array(z.number().positive()).min(1),
+  /** Empty when the entry says `cache_sizes: []` (it then adds no experiment, with a notice). */
+  cache_sizes_gb: z.array(z.number().nonnegative()),
+  request_rates: z.array(z.number().positive()),
   eviction_strategies: z.array(EvictionStrategy).min(1),
   /** Crossed with the `lightgbm` strategy only; empty when the entry does not run lightgbm. */
   lightgbm_modes: z.array(LightgbmMode),
@@ -31,6 +42,10 @@ export const NormalisedDataset = z.object({
   server_extra_args: z.array(z.string()),
   server_env: z.record(z.string(), z.string()),
   client: ClientCommand,
+  /** `hbm_size` (GB per GPU), null when not given; absent in sweeps resolved before it existed. */
+  hbm_size_gb: z.number().positive().nullable().optional(),
+  /** The offline simulator's settings, for an offline environment only; absent or null otherwise. */
+  offline: OfflineSettings.nullable().optional(),
 });
 export type NormalisedDataset = z.infer<typeof NormalisedDataset>;
 
@@ -56,5 +71,7 @@ export const ResolvedSweep = z.object({
    * sweeps resolved by kvsweep versions before it: templates that use them then fail to expand.
    */
   installation: z.object({ real_servers_dir: z.string() }).optional(),
+  /** What planning applied or left out on purpose (old defaults, entries with no experiment), one line each. */
+  notices: z.array(ConfigNoticeRecord).optional(),
 });
 export type ResolvedSweep = z.infer<typeof ResolvedSweep>;

@@ -4,7 +4,7 @@
 // `Settings` may sit in any of the three inner layers; the innermost one that sets a key wins and
 // replaces it whole (lists and mappings are not merged).
 import { z } from 'zod';
-import { EvictionStrategy, LightgbmMode } from '../experiment.ts';
+import { CacheModel, EvictionStrategy, LightgbmMode } from '../experiment.ts';
 import { EntryName, EnvVarName, EnvVarValue, ModelEntry } from './registry.ts';
 
 /** One value or a non-empty list of them (the old runner accepted both). */
@@ -12,8 +12,26 @@ function oneOrList<T extends z.ZodType>(item: T) {
   return z.union([item, z.array(item).min(1)]);
 }
 
-const CacheSizeGb = z.number().nonnegative();
-const RequestRate = z.number().positive();
+/** One value or a list, which may be empty: an entry with `request_rates: []` adds no experiment. */
+function oneOrPossiblyEmptyList<T extends z.ZodType>(item: T) {
+  return z.union([item, z.array(item)]);
+}
+
+const NUMBER_TEXT = /^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$/;
+
+/** A number, also when quoted (`"64"`): PyYAML users quoted numbers and the old runner took them. */
+function numeric<T extends z.ZodType>(schema: T) {
+  return z.preprocess((value) => (typeof value === 'string' && NUMBER_TEXT.test(value) ? Number(value) : value), schema);
+}
+
+/** A name in any case (`LRU`, `Regression`): the old runner lower-cased them. */
+function anyCase<T extends z.ZodType>(schema: T) {
+  return z.preprocess((value) => (typeof value === 'string' ? value.toLowerCase() : value), schema);
+}
+
+const CacheSizeGb = numeric(z.number().nonnegative());
+const RequestRate = numeric(z.number().positive());
+const PositiveInt = numeric(z.number().int().positive());
 
 /**
  * The conversation-aware eviction parameters, passed to the server as JSON. Only the keys the
@@ -22,11 +40,11 @@ const RequestRate = z.number().positive();
  */
 export const ConversationEvictionConfig = z.strictObject({
   /** Seconds: how fast an idle conversation's score decays. */
-  reference_recency: z.number().positive().optional(),
+  reference_recency: numeric(z.number().positive()).optional(),
   /** Seconds: the expected gap between two turns of a conversation. */
-  reference_time_interval: z.number().nonnegative().optional(),
+  reference_time_interval: numeric(z.number().nonnegative()).optional(),
   /** Weight of each earlier turn of a conversation in its score. */
-  score_factor: z.number().nonnegative().optional(),
+  score_factor: numeric(z.number().nonnegative()).optional(),
 });
 export type ConversationEvictionConfig = z.infer<typeof ConversationEvictionConfig>;
 
@@ -49,24 +67,32 @@ export type ClientSetting = z.infer<typeof ClientSetting>;
 /** Keys that may sit in `defaults`, an experiment's `defaults`, or a dataset entry. */
 export const SettingsShape = {
   model_name: EntryName.optional(),
-  cache_sizes: oneOrList(CacheSizeGb).optional(),
+  cache_sizes: oneOrPossiblyEmptyList(CacheSizeGb).optional(),
   /** The old runner's alias of `cache_sizes`. */
-  cache_size_gb: oneOrList(CacheSizeGb).optional(),
-  request_rates: oneOrList(RequestRate).optional(),
+  cache_size_gb: oneOrPossiblyEmptyList(CacheSizeGb).optional(),
+  request_rates: oneOrPossiblyEmptyList(RequestRate).optional(),
   /** The old runner's alias of `request_rates`. */
-  request_rate_per_second: oneOrList(RequestRate).optional(),
-  num_prompts: z.number().int().positive().optional(),
-  time_limit: z.number().positive().optional(),
+  request_rate_per_second: oneOrPossiblyEmptyList(RequestRate).optional(),
+  num_prompts: PositiveInt.optional(),
+  time_limit: numeric(z.number().positive()).optional(),
   mock_decoding: z.boolean().optional(),
   use_conversation_evictions: oneOrList(z.boolean()).optional(),
-  cache_eviction_strategy: oneOrList(EvictionStrategy).optional(),
+  cache_eviction_strategy: oneOrList(anyCase(EvictionStrategy)).optional(),
   conversation_eviction_config: ConversationEvictionConfig.optional(),
-  lightgbm_mode: oneOrList(LightgbmMode).optional(),
+  lightgbm_mode: oneOrList(anyCase(LightgbmMode)).optional(),
+  /** GB of memory per GPU (the old runner's GPU-only environments divided by it). */
+  hbm_size: numeric(z.number().positive()).optional(),
+  // The offline simulator's keys (the old simulation files'); a notice where they have no effect.
+  max_concurrent_requests: PositiveInt.optional(),
+  max_context_length: PositiveInt.optional(),
+  chunk_size: PositiveInt.optional(),
+  block_size: PositiveInt.optional(),
+  cache_model: CacheModel.optional(),
   // kvsweep's own keys
   gpu_class: EntryName.optional(),
-  max_attempts: z.number().int().positive().optional(),
-  ready_timeout: z.number().positive().optional(),
-  seed: z.number().int().nonnegative().optional(),
+  max_attempts: PositiveInt.optional(),
+  ready_timeout: numeric(z.number().positive()).optional(),
+  seed: numeric(z.number().int().nonnegative()).optional(),
   server_extra_args: z.array(z.string()).optional(),
   server_env: z.record(EnvVarName, EnvVarValue).optional(),
   client: ClientSetting.optional(),

@@ -43,7 +43,7 @@ const catalog: Record<string, string> = {
   '07-wrong-type-in-list.yaml': 'experiments[0].datasets[1].cache_sizes[2]',
   '08-negative-cache-size.yaml': 'experiments.datasets[0].cache_size_gb',
   '09-empty-datasets.yaml': 'experiments[0].datasets',
-  '10-empty-cache-sizes.yaml': 'experiments.datasets[0].cache_sizes',
+  '10-empty-cache-sizes.yaml': 'experiments',
   '11-unknown-model.yaml': 'model_name',
   '12-unknown-environment.yaml': 'environment',
   '13-missing-dataset-file.yaml': 'experiments.datasets[0].path',
@@ -51,9 +51,9 @@ const catalog: Record<string, string> = {
   '15-colliding-ids.yaml': 'experiments.datasets[1]',
   '16-contradicting-strategy-keys.yaml': 'defaults.use_conversation_evictions',
   '17-bad-lightgbm-mode.yaml': 'defaults.lightgbm_mode[1]',
-  '18-lightgbm-without-mode.yaml': 'experiments.datasets[0].cache_eviction_strategy',
+  '18-oracle-in-live-environment.yaml': 'experiments.datasets[0].cache_eviction_strategy[1]',
   '19-old-and-new-name-together.yaml': 'experiments.datasets[0].cache_size_gb',
-  '20-missing-request-rates.yaml': 'experiments.datasets[0]',
+  '20-server-log-in-live-environment.yaml': 'experiments.datasets[0].path',
   '21-missing-experiments.yaml': 'experiments',
   '22-unknown-eviction-config-key.yaml': 'defaults.conversation_eviction_config.score_factr',
   '23-secret-not-echoed.yaml': 'defaults.server_env.HF_TOKEN',
@@ -66,7 +66,7 @@ const catalog: Record<string, string> = {
   '30-client-both-kinds.yaml': 'experiments.datasets[0].client',
   '31-wrong-scalar-types.yaml': 'defaults.num_prompts',
   '32-many-problems-at-once.yaml': 'experiments[1].defaults.time_limt',
-  '33-no-effect-cache-sizes.yaml': 'experiments.datasets[0]',
+  '33-same-blocks-twice.yaml': 'experiments.datasets[0]',
 };
 const extra: Record<string, string[]> = {
   'missing file': ['--yaml', 'bad/no-such-file.yaml'],
@@ -169,7 +169,7 @@ describe('messages', () => {
   it('10-empty-cache-sizes.yaml', () => {
     expect(failure('10-empty-cache-sizes.yaml')).toMatchInlineSnapshot(`
       "kvsweep: invalid sweep config (1 problem in bad/10-empty-cache-sizes.yaml):
-        bad/10-empty-cache-sizes.yaml:5:7: experiments.datasets[0].cache_sizes: must not be an empty list"
+        bad/10-empty-cache-sizes.yaml:2:1: experiments: the sweep has no experiment to run: experiments.datasets[0]: cache_sizes is empty: no experiments from this entry"
     `);
   });
   it('11-unknown-model.yaml', () => {
@@ -181,7 +181,7 @@ describe('messages', () => {
   it('12-unknown-environment.yaml', () => {
     expect(failure('12-unknown-environment.yaml')).toMatchInlineSnapshot(`
       "kvsweep: invalid sweep config (1 problem in bad/12-unknown-environment.yaml):
-        bad/12-unknown-environment.yaml:1:1: environment: unknown environment 'lmcach' (did you mean 'lmcache'?); known environments: llm-d-sim, lmcache, sim, vllm, vllm-cpu"
+        bad/12-unknown-environment.yaml:1:1: environment: unknown environment 'lmcach' (did you mean 'lmcache'?); known environments: llm-d-sim, lmcache, offline, sim, vllm, vllm-cpu"
     `);
   });
   it('13-missing-dataset-file.yaml', () => {
@@ -214,10 +214,10 @@ describe('messages', () => {
         bad/17-bad-lightgbm-mode.yaml:4:31: defaults.lightgbm_mode[1]: must be one of regression, ranking, classification (did you mean 'ranking'?)"
     `);
   });
-  it('18-lightgbm-without-mode.yaml', () => {
-    expect(failure('18-lightgbm-without-mode.yaml')).toMatchInlineSnapshot(`
-      "kvsweep: invalid sweep config (1 problem in bad/18-lightgbm-without-mode.yaml):
-        bad/18-lightgbm-without-mode.yaml:7:7: experiments.datasets[0].cache_eviction_strategy: strategy lightgbm needs lightgbm_mode (regression, ranking or classification)"
+  it('18-oracle-in-live-environment.yaml', () => {
+    expect(failure('18-oracle-in-live-environment.yaml')).toMatchInlineSnapshot(`
+      "kvsweep: invalid sweep config (1 problem in bad/18-oracle-in-live-environment.yaml):
+        bad/18-oracle-in-live-environment.yaml:7:38: experiments.datasets[0].cache_eviction_strategy[1]: eviction strategy 'oracle' exists offline only (it evicts by when each conversation comes back, which only a replay of a recorded dataset knows): run it with --env offline (or kvsweep simulate)"
     `);
   });
   it('19-old-and-new-name-together.yaml', () => {
@@ -226,10 +226,10 @@ describe('messages', () => {
         bad/19-old-and-new-name-together.yaml:6:7: experiments.datasets[0].cache_size_gb: 'cache_size_gb' is the old name of 'cache_sizes', which is also given here: keep one"
     `);
   });
-  it('20-missing-request-rates.yaml', () => {
-    expect(failure('20-missing-request-rates.yaml')).toMatchInlineSnapshot(`
-      "kvsweep: invalid sweep config (1 problem in bad/20-missing-request-rates.yaml):
-        bad/20-missing-request-rates.yaml:4:7: experiments.datasets[0]: missing 'request_rates' (the old name request_rate_per_second works too)"
+  it('20-server-log-in-live-environment.yaml', () => {
+    expect(failure('20-server-log-in-live-environment.yaml')).toMatchInlineSnapshot(`
+      "kvsweep: invalid sweep config (1 problem in bad/20-server-log-in-live-environment.yaml):
+        bad/20-server-log-in-live-environment.yaml:4:7: experiments.datasets[0].path: is an LMCache server log (the old tool's simulator input): an input of the offline simulator (--env offline or kvsweep simulate), not of environment 'lmcache', which replays trace CSVs against a server"
     `);
   });
   it('21-missing-experiments.yaml', () => {
@@ -254,7 +254,7 @@ describe('messages', () => {
   it('24-unknown-placeholder.yaml', () => {
     expect(failure('24-unknown-placeholder.yaml')).toMatchInlineSnapshot(`
       "kvsweep: invalid sweep config (1 problem in bad/24-unknown-placeholder.yaml):
-        bad/24-unknown-placeholder.yaml:7:40: experiments.datasets[0].server_extra_args[1]: unknown placeholder {max_loras} (known: {model} {model_path} {huggingface_path} {served_model_name} {max_model_len} {tensor_parallel_size} {pipeline_parallel_size} {gpu_count} {cache_size_gb} {cache_size_per_gpu_gb} {cache_size_bytes} {cache_size_blocks} {block_size} {eviction_strategy} {use_conversation_eviction} {conversation_eviction_config_json} {lightgbm_mode} {request_rate} {num_prompts} {time_limit} {seed} {mock_decoding} {real_servers_dir} {port} {gpus})"
+        bad/24-unknown-placeholder.yaml:7:40: experiments.datasets[0].server_extra_args[1]: unknown placeholder {max_loras} (known: {model} {model_path} {huggingface_path} {served_model_name} {max_model_len} {quantization} {tensor_parallel_size} {pipeline_parallel_size} {gpu_count} {cache_size_gb} {cache_size_per_gpu_gb} {cache_size_bytes} {cache_size_per_gpu_bytes} {cache_size_blocks} {block_size} {hbm_size_gb} {eviction_strategy} {use_conversation_eviction} {conversation_eviction_config_json} {lightgbm_mode} {request_rate} {num_prompts} {time_limit} {seed} {mock_decoding} {real_servers_dir} {port} {gpus})"
     `);
   });
   it('25-cuda-visible-devices.yaml', () => {
@@ -306,17 +306,17 @@ describe('messages', () => {
     expect(failure('32-many-problems-at-once.yaml')).toMatchInlineSnapshot(`
       "kvsweep: invalid sweep config (6 problems in bad/32-many-problems-at-once.yaml):
         bad/32-many-problems-at-once.yaml:1:1: tag: must be letters, digits, ".", "_" or "-" (starting with a letter or digit)
-        bad/32-many-problems-at-once.yaml:4:3: defaults.cache_eviction_strategy: must be one of lru, conversation_aware, lightgbm (did you mean 'lru'?)
+        bad/32-many-problems-at-once.yaml:4:3: defaults.cache_eviction_strategy: must be one of lru, conversation_aware, lightgbm, oracle (did you mean 'lru'?)
         bad/32-many-problems-at-once.yaml:9:9: experiments[0].datasets[0].request_rate: unknown key 'request_rate' (did you mean 'request_rates' or 'request_rate_per_second'?)
         bad/32-many-problems-at-once.yaml:11:7: experiments[1].defaults.time_limt: unknown key 'time_limt' (did you mean 'time_limit'?)
         bad/32-many-problems-at-once.yaml:14:23: experiments[1].datasets[0].cache_sizes[0]: must be >= 0
         bad/32-many-problems-at-once.yaml:15:25: experiments[1].datasets[0].request_rates[0]: must be > 0"
     `);
   });
-  it('33-no-effect-cache-sizes.yaml', () => {
-    expect(failure('33-no-effect-cache-sizes.yaml')).toMatchInlineSnapshot(`
-      "kvsweep: invalid sweep config (1 problem in bad/33-no-effect-cache-sizes.yaml):
-        bad/33-no-effect-cache-sizes.yaml:5:7: experiments.datasets[0]: experiment 'qwen-8b_tiny-chat_c20gb_r1_lru' would run exactly what 'qwen-8b_tiny-chat_c10gb_r1_lru' of experiments.datasets[0] runs: nothing that differs (cache_size_gb) reaches the server or the client"
+  it('33-same-blocks-twice.yaml', () => {
+    expect(failure('33-same-blocks-twice.yaml')).toMatchInlineSnapshot(`
+      "kvsweep: invalid sweep config (1 problem in bad/33-same-blocks-twice.yaml):
+        bad/33-same-blocks-twice.yaml:5:7: experiments.datasets[0]: experiment 'tiny-llama_tiny-chat_c0.002505gb_r1_lru' would run exactly what 'tiny-llama_tiny-chat_c0.0025gb_r1_lru' of experiments.datasets[0] runs: nothing that differs (cache_size_gb) reaches the server or the client"
     `);
   });
   it('missing file', () => {
@@ -328,7 +328,7 @@ describe('messages', () => {
   it('unknown --env', () => {
     expect(failure('unknown --env')).toMatchInlineSnapshot(`
       "kvsweep: invalid sweep config (1 problem in good/minimal.yaml):
-        good/minimal.yaml: (top level): unknown environment 'gpu-cluster' (given by --env); known environments: llm-d-sim, lmcache, sim, vllm, vllm-cpu"
+        good/minimal.yaml: (top level): unknown environment 'gpu-cluster' (given by --env); known environments: llm-d-sim, lmcache, offline, sim, vllm, vllm-cpu"
     `);
   });
   it('broken --models file', () => {

@@ -32,6 +32,6 @@ describe('configs/demo.yaml', () => {
     for (const size of sizes) {
       expect(experiments.filter((e) => e.cache_size_gb === size).map((e) => e.eviction_strategy).sort()).toEqual(['conversation_aware', 'lru']);
     }
-    expect(experiments.every((e) => e.server.argv[0] === '{kvsweep}' && e.dataset.name === 'demo-chat')).toBe(true);
+    expect(experiments.every((e) => e.server!.argv[0] === '{kvsweep}' && e.dataset.name === 'demo-chat')).toBe(true);
   });
 });

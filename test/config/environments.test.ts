@@ -21,9 +21,10 @@ describe('LMCache variables, per experiment', () => {
   it.each(rows)('%s with %s GB: LMCACHE_MAX_LOCAL_CPU_SIZE = cache GB / GPUs used', async (model, models, cacheGb, perGpu) => {
     const { experiments } = await plan(sweepWith({ cache_sizes: [cacheGb] }, { model_name: model, ...(models ? { models } : {}) }));
     const [e] = experiments;
-    expect(e!.server.env).toEqual({
+    expect(e!.server!.env).toEqual({
       VLLM_SERVER_DEV_MODE: '1',
       PYTHONUNBUFFERED: '1',
+      PYTHONHASHSEED: '0',
       LMCACHE_CHUNK_SIZE: '256',
       LMCACHE_LOCAL_CPU: 'True',
       LMCACHE_SAVE_DECODE_CACHE: 'true',
@@ -38,8 +39,8 @@ describe('LMCache variables, per experiment', () => {
       sweepWith({ cache_eviction_strategy: ['lru', 'conversation_aware'], conversation_eviction_config: config }),
     );
     const [lru, aware] = experiments;
-    expect(lru!.server.env.LMCACHE_EXTRA_CONFIG).toBeUndefined();
-    expect(JSON.parse(aware!.server.env.LMCACHE_EXTRA_CONFIG!)).toEqual({
+    expect(lru!.server!.env.LMCACHE_EXTRA_CONFIG).toBeUndefined();
+    expect(JSON.parse(aware!.server!.env.LMCACHE_EXTRA_CONFIG!)).toEqual({
       use_conversation_eviction: true,
       conversation_eviction_config: config,
     });
@@ -75,12 +76,15 @@ describe('LMCache variables, per experiment', () => {
           "16384",
           "--kv-transfer-config",
           "{"kv_connector":"LMCacheConnectorV1","kv_role":"kv_both"}",
+          "--quantization",
+          "fp8",
         ],
         "env": {
           "LMCACHE_CHUNK_SIZE": "256",
           "LMCACHE_LOCAL_CPU": "True",
           "LMCACHE_MAX_LOCAL_CPU_SIZE": "2.5",
           "LMCACHE_SAVE_DECODE_CACHE": "true",
+          "PYTHONHASHSEED": "0",
           "PYTHONUNBUFFERED": "1",
           "VLLM_SERVER_DEV_MODE": "1",
         },
@@ -93,7 +97,7 @@ describe('LMCache variables, per experiment', () => {
 
   it('sim runs kvsweep itself with the same arguments and variables', async () => {
     const { experiments } = await plan(sweepWith({ cache_sizes: [0.5] }, { model_name: 'sim-tp2', environment: 'sim' }));
-    const { argv, env, ready_timeout_s } = experiments[0]!.server;
+    const { argv, env, ready_timeout_s } = experiments[0]!.server!;
     expect(argv.slice(0, 4)).toEqual(['{kvsweep}', 'sim', 'serve', 'kvsweep/sim-tp2']);
     expect(argv).toContain('--kv-transfer-config');
     expect(argv[argv.indexOf('--tensor-parallel-size') + 1]).toBe('2');
@@ -109,7 +113,7 @@ describe('LMCache variables, per experiment', () => {
         ready_timeout: 90,
       }),
     );
-    const { argv, env, ready_timeout_s } = experiments[0]!.server;
+    const { argv, env, ready_timeout_s } = experiments[0]!.server!;
     expect(argv.slice(-3)).toEqual(['--max-loras', '2', '--cache=10']);
     expect(env.HF_HOME).toBe('/data/hf');
     expect(env.LMCACHE_CHUNK_SIZE).toBe('512');
@@ -147,7 +151,7 @@ describe('choosing the environment', () => {
   it('an unknown --env is an error with a suggestion', async () => {
     expect(await problemsOf(sweepWith(), { env: 'sym' })).toMatchInlineSnapshot(`
       [
-        "sweep.yaml: (top level): unknown environment 'sym' (given by --env) (did you mean 'sim'?); known environments: llm-d-sim, lmcache, sim, vllm, vllm-cpu",
+        "sweep.yaml: (top level): unknown environment 'sym' (given by --env) (did you mean 'sim'?); known environments: llm-d-sim, lmcache, offline, sim, vllm, vllm-cpu",
       ]
     `);
   });
@@ -176,10 +180,10 @@ describe('user files', () => {
     );
     const { resolved, experiments } = await plan(sweepWith(), { userConfigDir: s.dir });
     expect(resolved.environment).toMatchObject({ name: 'lmcache-conda', chosen_by: 'rule' });
-    expect(experiments[0]!.server.argv).toEqual([
+    expect(experiments[0]!.server!.argv).toEqual([
       'conda', 'run', '--no-capture-output', '-n', 'lmcache', 'vllm', 'serve', 'Qwen/Qwen3-8B-FP8', '--port', '{port}',
     ]);
-    expect(experiments[0]!.server.env).toEqual({ HF_HOME: '/data/hf', LMCACHE_MAX_LOCAL_CPU_SIZE: '10' });
+    expect(experiments[0]!.server!.env).toEqual({ HF_HOME: '/data/hf', LMCACHE_MAX_LOCAL_CPU_SIZE: '10' });
     const other = await plan(sweepWith(), { userConfigDir: s.dir, user: 'someone-else' });
     expect(other.resolved.environment).toMatchObject({ name: 'vllm', chosen_by: 'default' });
   });
@@ -204,7 +208,7 @@ describe('user files', () => {
       served_model_name: 'qwen8b',
       huggingface_path: 'Qwen/Qwen3-8B-FP8',
     });
-    expect(onLmcache.experiments[0]!.server.argv.slice(2, 5)).toEqual(['/models/qwen3-8b-fp8', '--served-model-name', 'qwen8b']);
+    expect(onLmcache.experiments[0]!.server!.argv.slice(2, 5)).toEqual(['/models/qwen3-8b-fp8', '--served-model-name', 'qwen8b']);
     const onSim = await plan(sweepWith({}, { model_name: 'qwen-8b-local' }), { modelsFiles: [file], env: 'sim' });
     expect(onSim.experiments[0]!.model_path).toBe('Qwen/Qwen3-8B-FP8');
   });

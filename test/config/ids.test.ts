@@ -95,9 +95,10 @@ describe('clashing experiments', () => {
   });
 
   it('experiments that differ in nothing the server or client sees are the same experiment', async () => {
-    expect(await problemsOf(sweepWith({ cache_sizes: [1, 2, 3] }), { env: 'vllm' })).toMatchInlineSnapshot(`
+    // llm-d-sim counts its cache in blocks of 16 x 1024 bytes: both sizes are 152 blocks.
+    expect(await problemsOf(sweepWith({ cache_sizes: [0.0025, 0.002505] }, { model_name: 'tiny-llama' }), { env: 'llm-d-sim' })).toMatchInlineSnapshot(`
       [
-        "sweep.yaml: experiments.datasets[0]: 2 experiments (first: 'qwen-8b_tiny-chat_c2gb_r1_lru') would run exactly what 'qwen-8b_tiny-chat_c1gb_r1_lru' of experiments.datasets[0] runs: nothing that differs (cache_size_gb) reaches the server or the client",
+        "sweep.yaml: experiments.datasets[0]: experiment 'tiny-llama_tiny-chat_c0.002505gb_r1_lru' would run exactly what 'tiny-llama_tiny-chat_c0.0025gb_r1_lru' of experiments.datasets[0] runs: nothing that differs (cache_size_gb) reaches the server or the client",
       ]
     `);
   });

@@ -51,7 +51,11 @@ describe('plan --json', () => {
     const result = await w.run(['--yaml', 'sweep.yaml', '--json']);
     expect(result.stderr).toBe('');
     expect(result.exitCode).toBe(0);
-    const experiments = JSON.parse(String(result.stdout)) as unknown[];
+    const printed = JSON.parse(String(result.stdout)) as { experiments: unknown[]; notices: unknown[]; datasets: unknown[]; environment: unknown };
+    expect(printed.notices).toEqual([]);
+    expect(printed.environment).toEqual({ name: 'lmcache', chosen_by: 'default', kind: 'server' });
+    expect(printed.datasets).toEqual([expect.objectContaining({ format: 'trace_csv', path: join(w.dir, 'traces', 'chat.csv') })]);
+    const experiments = printed.experiments;
     expect(experiments).toHaveLength(4);
     for (const e of experiments) {
       expect(() => ExperimentSpec.parse(e)).not.toThrow();
@@ -69,7 +73,7 @@ describe('plan --json', () => {
       num_prompts: 100,
       time_limit: 50,
     });
-    expect(last.server.env.LMCACHE_MAX_LOCAL_CPU_SIZE).toBe('4');
+    expect(last.server!.env.LMCACHE_MAX_LOCAL_CPU_SIZE).toBe('4');
     expect(readdirSync(w.dir).sort()).toEqual(before);
   });
 
@@ -117,12 +121,12 @@ describe('values that look like shell syntax', () => {
     );
     const result = await w.run(['--yaml', 'sweep.yaml', '--environments', 'environments.yaml', '--json']);
     expect(result.stderr).toBe('');
-    const [spec] = JSON.parse(String(result.stdout)) as ExperimentSpec[];
-    expect(spec!.server.argv.slice(3)).toEqual([hostile[0], ...hostile]);
-    expect(spec!.server.env.HOSTILE).toBe(hostile[0]);
+    const [spec] = (JSON.parse(String(result.stdout)) as { experiments: ExperimentSpec[] }).experiments;
+    expect(spec!.server!.argv.slice(3)).toEqual([hostile[0], ...hostile]);
+    expect(spec!.server!.env.HOSTILE).toBe(hostile[0]);
 
-    const [program, ...args] = spec!.server.argv;
-    const child = await execa(program!, args, { env: spec!.server.env });
+    const [program, ...args] = spec!.server!.argv;
+    const child = await execa(program!, args, { env: spec!.server!.env });
     expect(JSON.parse(child.stdout)).toEqual([[hostile[0], ...hostile], hostile[0]]);
     expect(existsSync(marker)).toBe(false);
   });

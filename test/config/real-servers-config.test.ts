@@ -32,11 +32,11 @@ describe('{real_servers_dir}', () => {
     const cpu = await plan(sweepWith({ cache_sizes: [0.01] }, { model_name: 'tiny-llama', environment: 'vllm-cpu' }), { variables });
     const [vllm] = cpu.experiments;
     expect(cpu.resolved.installation).toEqual({ real_servers_dir: expected });
-    expect(vllm!.server.argv[0]).toBe(join(expected, 'venv/bin/python'));
+    expect(vllm!.server!.argv[0]).toBe(join(expected, 'venv/bin/python'));
     expect(vllm!.model_path).toBe(join(expected, 'model'));
-    expect(flag(vllm!.server.argv, '--model')).toBe(join(expected, 'model'));
+    expect(flag(vllm!.server!.argv, '--model')).toBe(join(expected, 'model'));
     const sim = await plan(sweepWith({ cache_sizes: [0.01] }, { model_name: 'tiny-llama', environment: 'llm-d-sim' }), { variables });
-    expect(sim.experiments[0]!.server.argv[0]).toBe(join(expected, 'go/bin/llm-d-inference-sim'));
+    expect(sim.experiments[0]!.server!.argv[0]).toBe(join(expected, 'go/bin/llm-d-inference-sim'));
     // No local path for the simulator: the hub-style name, never used by its command.
     expect(sim.experiments[0]!.model_path).toBe('kvsweep/tiny-llama');
   });
@@ -80,7 +80,7 @@ describe('cache sizes in bytes and blocks', () => {
       { model_name: model, environment, ...(models ? { models } : {}) },
     );
     const [e] = (await plan(config)).experiments;
-    const argv = e!.server.argv;
+    const argv = e!.server!.argv;
     expect(flag(argv, '--x-bytes')).toBe(bytes);
     expect(argv).toContain(`--x-blocks=${blocks}`);
     expect(flag(argv, '--x-block')).toBe(environment === 'llm-d-sim' ? '16' : '32');
@@ -148,12 +148,12 @@ describe('the examples in configs/examples', () => {
   it.each(rows)('%s plans 2 cache sizes in %s, the sizes reaching the server as %s', async (file, environment, cacheFlag, values) => {
     const { resolved, experiments } = await planSweep(join(ROOT, 'configs', 'examples', file), { ...hermetic, cwd: ROOT });
     expect(resolved.environment).toMatchObject({ name: environment, chosen_by: 'sweep file' });
-    expect(experiments.map((e) => flag(e.server.argv, cacheFlag))).toEqual(values);
+    expect(experiments.map((e) => flag(e.server!.argv, cacheFlag))).toEqual(values);
     for (const e of experiments) {
       expect(e.served_model_name).toBe('tiny-llama');
       expect(e.dataset.path).toBe(join(ROOT, 'configs', 'traces', 'real-servers-chat.csv'));
-      expect(e.server.argv[0]!.startsWith(DEFAULT_DIR)).toBe(true);
-      expect(flag(e.server.argv, '--port')).toBe('{port}');
+      expect(e.server!.argv[0]!.startsWith(DEFAULT_DIR)).toBe(true);
+      expect(flag(e.server!.argv, '--port')).toBe('{port}');
     }
   });
 
@@ -162,8 +162,8 @@ describe('the examples in configs/examples', () => {
     const env: Record<string, string | undefined> = { ...process.env, KVSWEEP_REAL_SERVERS_DIR: '/srv/real-servers', XDG_CONFIG_HOME: join(ROOT, 'no-such-config-home') };
     delete env.KVSWEEP_ENV;
     const result = await execa('node', [join(ROOT, 'bin/kvsweep.js'), 'plan', '--yaml', 'configs/examples/vllm-cpu.yaml', '--json'], { cwd: ROOT, env, extendEnv: false });
-    const [first] = JSON.parse(result.stdout) as Array<{ model_path: string; server: { argv: string[] } }>;
+    const [first] = (JSON.parse(result.stdout) as { experiments: Array<{ model_path: string; server: { argv: string[] } }> }).experiments;
     expect(first!.model_path).toBe('/srv/real-servers/model');
-    expect(first!.server.argv.slice(0, 5)).toEqual(['/srv/real-servers/venv/bin/python', '-m', 'vllm.entrypoints.openai.api_server', '--model', '/srv/real-servers/model']);
+    expect(first!.server!.argv.slice(0, 5)).toEqual(['/srv/real-servers/venv/bin/python', '-m', 'vllm.entrypoints.openai.api_server', '--model', '/srv/real-servers/model']);
   });
 });

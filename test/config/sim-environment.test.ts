@@ -23,7 +23,7 @@ describe('the sim environment', () => {
         model_name: 'sim-small',
       }),
     );
-    const { argv, env, ready_pattern } = experiments[0]!.server;
+    const { argv, env, ready_pattern } = experiments[0]!.server!;
     // What the worker does on its host: {kvsweep} -> this installation, {port} -> a port (0: any free one).
     const hostArgv = argv.flatMap((a) => (a === '{kvsweep}' ? [process.execPath, join(ROOT, 'bin/kvsweep.js')] : [a.replace('{port}', '0')]));
     const child = execa(hostArgv[0]!, hostArgv.slice(1), { env: { ...env, CUDA_VISIBLE_DEVICES: '0' }, all: true, reject: false });

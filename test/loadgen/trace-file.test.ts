@@ -33,7 +33,7 @@ describe('loadTrace errors', () => {
     ['header only', `${HEADER}\n`, /is empty/],
     ['missing columns', '@timestamp,ConversationId\n2025-01-01 00:00:00,1\n', /missing columns 'CustomerQueryLength', 'GenerativeModelResponseLength'/],
     ['bad timestamp', `${HEADER}\n2025-01-01 00:00:00,1,5,5\n2025-01-01 00:00:01,1,5,5\nnot-a-time,1,5,5\n`, /line 4: bad @timestamp 'not-a-time'/],
-    ['all rows dropped', `${HEADER}\n2025-01-01 00:00:00,1,0,5\n2025-01-01 00:00:01,1,-1,5\n`, /no usable rows: all 2 rows have a query length <= 0/],
+    ['all rows dropped', `${HEADER}\n2025-01-01 00:00:00,1,0,5\n2025-01-01 00:00:01,1,-1,5\n`, /no usable rows: all 2 rows have an empty, NaN or <= 0 query length/],
     ['bad length', `${HEADER}\n2025-01-01 00:00:00,1,five,5\n`, /line 2: bad CustomerQueryLength 'five'/],
     ['broken CSV', `${HEADER}\n2025-01-01 00:00:00,"1,5,5\n`, /not a readable CSV/],
     ['too many fields', `${HEADER}\n2025-01-01 00:00:00,1,5,5,x,y\n`, /not a readable CSV/],

@@ -14,10 +14,20 @@ describe('parseTimestamp', () => {
     ['2025-05-29 05:00:07.123456', base + 123.456],
     [' 2025-05-29 05:00:07.5 ', base + 500],
     ['1748494807.053', 1748494807053],
+    // The other forms pandas.to_datetime reads.
+    ['2025/05/29 05:00:07', base],
+    ['2025-5-29 5:00:07', base],
+    ['2025-05-29 05:00', base - 7000],
+    ['2025-05-29', Date.UTC(2025, 4, 29)],
+    ['2025-05-29T05:00:07,053', base + 53],
+    ['2025-05-29 05:00:07.053 UTC', base + 53],
+    ['2025-05-29T05:00:07.053z', base + 53],
+    ['2025-05-29T05:00:07-0130', base + 90 * 60_000],
+    ['2025-05-29T05:00:07+02', base - 2 * 3_600_000],
   ])('%s', (text, expected) => {
     expect(parseTimestamp(text)).toBeCloseTo(expected, 3);
   });
-  it.each(['', 'yesterday', '2025-13-01 00:00:00', '2025-02-30 00:00:00', '2025-05-29 24:00:00', '2025/05/29 05:00:07', '05:00:07'])(
+  it.each(['', 'yesterday', '2025-13-01 00:00:00', '2025-02-30 00:00:00', '2025-05-29 24:00:00', '2025/05-29 05:00:07', '05:00:07', '29/05/2025', '2025-05-29 05:00:07 CEST'])(
     'rejects %j',
     (text) => {
       expect(parseTimestamp(text)).toBeNull();
@@ -37,6 +47,9 @@ describe('parseLength', () => {
     ['', null],
     ['NaN', null],
     ['nan', null],
+    ['NA', null],
+    ['null', null],
+    ['<NA>', null],
     ['abc', 'invalid'],
     ['12tokens', 'invalid'],
   ] as const)('%j -> %j', (text, expected) => {
@@ -61,7 +74,7 @@ describe('checkHeader', () => {
 });
 
 describe('parseRow', () => {
-  const fresh = (): RowCounts => ({ rowsRead: 0, droppedNonPositiveQuery: 0, defaultedReplyLength: 0, raisedReplyLength: 0 });
+  const fresh = (): RowCounts => ({ rowsRead: 0, droppedMissingQuery: 0, droppedNonPositiveQuery: 0, defaultedReplyLength: 0, raisedReplyLength: 0 });
   const record = (overrides: Record<string, string>): Record<string, string> => ({
     '@timestamp': '2025-05-29 05:00:07.053',
     ConversationId: 'abc-1',
@@ -78,6 +91,11 @@ describe('parseRow', () => {
     const counts = fresh();
     expect(parseRow(record({ CustomerQueryLength: q }), 2, 'f.csv', counts)).toBeNull();
     expect(counts.droppedNonPositiveQuery).toBe(1);
+  });
+  it.each([[''], ['NaN'], [' nan '], ['NA']])('drops and counts a missing query length (%j), as the old loader did', (q) => {
+    const counts = fresh();
+    expect(parseRow(record({ CustomerQueryLength: q }), 2, 'f.csv', counts)).toBeNull();
+    expect(counts).toMatchObject({ rowsRead: 1, droppedMissingQuery: 1, droppedNonPositiveQuery: 0 });
   });
   it.each([[''], ['NaN']])('a missing reply length (%j) becomes 128 and is counted', (r) => {
     const counts = fresh();
@@ -96,7 +114,6 @@ describe('parseRow', () => {
     [{ '@timestamp': '29/05/2025' }, "f.csv line 7: bad @timestamp '29/05/2025'"],
     [{ ConversationId: ' ' }, 'f.csv line 7: empty ConversationId'],
     [{ CustomerQueryLength: 'many' }, "f.csv line 7: bad CustomerQueryLength 'many'"],
-    [{ CustomerQueryLength: '' }, "f.csv line 7: bad CustomerQueryLength ''"],
     [{ GenerativeModelResponseLength: 'x' }, "f.csv line 7: bad GenerativeModelResponseLength 'x'"],
   ])('rejects %j with the line', (overrides, message) => {
     expect(() => parseRow(record(overrides), 7, 'f.csv', fresh())).toThrow(message);
