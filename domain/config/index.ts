@@ -3,12 +3,14 @@
 // workflows.
 export { expandSweep, INLINE_SOURCE } from './expand.ts';
 export { experimentId, type IdParts } from './ids.ts';
-export { NormalisedDataset, ResolvedEnvironment, ResolvedSweep, YamlPath } from './resolved.ts';
+export { ConfigNoticeRecord, NormalisedDataset, ResolvedEnvironment, ResolvedSweep, YamlPath } from './resolved.ts';
 export {
   ConfigError,
+  formatNotice,
   formatPath,
   formatProblem,
   formatProblems,
+  type ConfigNotice,
   type ConfigProblem,
   type PathSegment,
 } from './problems.ts';
