@@ -1,8 +1,8 @@
 // The dataset files of a sweep: what each holds (detected when the sweep is planned), and a full
 // read of each, so a bad trace or log fails `plan` and `run` before anything starts, with the
 // file, the line and the problem. Each file is read once however many entries name it.
-import { closeSync, openSync, readSync } from 'node:fs';
-import { basename, extname } from 'node:path';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { basename, extname, isAbsolute, relative, resolve } from 'node:path';
 import type { DatasetFormat } from '../domain/experiment.ts';
 import { UserError } from '../domain/errors.ts';
 import type { ConfigProblem } from '../domain/config/problems.ts';
@@ -106,4 +106,30 @@ export async function summariseDatasets(
     }
   }
   return { summaries, problems };
+}
+
+/**
+ * A dataset path relative to the sweep file's folder; for the old runner's YAMLs, which named
+ * paths from the directory it was started in, the current directory is tried second.
+ */
+export function resolveDatasetPath(raw: string, baseDir: string, cwd: string): { path: string; format: DatasetFormat } | { problem: string } {
+  const candidates = isAbsolute(raw) ? [raw] : [...new Set([resolve(baseDir, raw), resolve(cwd, raw)])];
+  for (const candidate of candidates) {
+    try {
+      const stat = statSync(candidate);
+      if (stat.isFile()) return { path: candidate, format: detectFormat(candidate) };
+      return { problem: `dataset ${candidate} is not a file` };
+    } catch {
+      // try the next place
+    }
+  }
+  const folders = [...new Set([baseDir, cwd])].map((dir) => (dir === cwd ? 'the current directory' : displayPath(dir, cwd)));
+  const places = isAbsolute(raw) ? '' : ` (looked from ${folders.join(' and from ')})`;
+  return { problem: `dataset file not found: ${raw}${places}` };
+}
+
+/** How a file is named in messages: relative to the current directory when inside it. */
+export function displayPath(absolute: string, cwd: string): string {
+  const rel = relative(cwd, absolute);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : absolute;
 }

@@ -2,16 +2,16 @@
 // the environments (built-in files, the user's files, command-line files), the environment choice,
 // dataset files. Returns a ResolvedSweep that expandSweep turns into experiments with no more IO.
 // Every problem found, in any file, is reported at once in one ConfigError.
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ExperimentSpec, type DatasetFormat } from '../domain/experiment.ts';
+import { ExperimentSpec } from '../domain/experiment.ts';
 import { expandSweep } from '../domain/config/expand.ts';
 import { normaliseSweep } from '../domain/config/normalise.ts';
 import { ConfigError, dedupeProblems, didYouMean, type ConfigNotice, type ConfigProblem, type PathSegment } from '../domain/config/problems.ts';
 import { chooseEnvironment, type ModelEntry } from '../domain/config/registry.ts';
-import { detectFormat, summariseDatasets, type DatasetSummary } from './datasets.ts';
+import { displayPath, resolveDatasetPath, summariseDatasets, type DatasetSummary } from './datasets.ts';
 import { loadRegistries, type Registries } from './registry-files.ts';
 import type { ResolvedSweep } from '../domain/config/resolved.ts';
 import { KeyPlaces, SweepFile } from '../domain/config/schema.ts';
@@ -63,11 +63,7 @@ export interface ObjectSourceOptions extends LoadOptions {
   baseDir?: string | undefined;
 }
 
-/** How a file is named in messages: relative to the current directory when inside it. */
-export function displayPath(absolute: string, cwd: string): string {
-  const rel = relative(cwd, absolute);
-  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : absolute;
-}
+export { displayPath } from './datasets.ts';
 
 type Locator = (path: readonly PathSegment[]) => Position | undefined;
 
@@ -287,24 +283,4 @@ function environmentProblem(
     default:
       return { file: sweepFile, path: [], ...base, message: `unknown environment '${choice.name}' (given by ${choice.reason})` };
   }
-}
-
-/**
- * A dataset path relative to the sweep file's folder; for the old runner's YAMLs, which named
- * paths from the directory it was started in, the current directory is tried second.
- */
-export function resolveDatasetPath(raw: string, baseDir: string, cwd: string): { path: string; format: DatasetFormat } | { problem: string } {
-  const candidates = isAbsolute(raw) ? [raw] : [...new Set([resolve(baseDir, raw), resolve(cwd, raw)])];
-  for (const candidate of candidates) {
-    try {
-      const stat = statSync(candidate);
-      if (stat.isFile()) return { path: candidate, format: detectFormat(candidate) };
-      return { problem: `dataset ${candidate} is not a file` };
-    } catch {
-      // try the next place
-    }
-  }
-  const folders = [...new Set([baseDir, cwd])].map((dir) => (dir === cwd ? 'the current directory' : displayPath(dir, cwd)));
-  const places = isAbsolute(raw) ? '' : ` (looked from ${folders.join(' and from ')})`;
-  return { problem: `dataset file not found: ${raw}${places}` };
 }

@@ -7,7 +7,7 @@
 import { stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { UserError } from '../domain/errors.ts';
-import { fileLines } from './trace-scan.ts';
+import { forEachLine } from './trace-scan.ts';
 
 const LOOKUP = /\[Observability\] on_lookup: conv_(\d+)_(\d+), num_tokens=(\d+)/;
 const SEND = /\bSend conv_id: (\d+), turn_id: (\d+), waiting_time: [\d.]+, input_len: (\d+), output_len: (\d+)/;
@@ -55,13 +55,13 @@ export async function scanServerLog(path: string): Promise<ServerLogSummary> {
   let lookups = 0;
   let longLookups = 0;
   const conversations = new Set<string>();
-  for await (const [text] of fileLines(path)) {
+  await forEachLine(path, (text) => {
     const m = LOOKUP.exec(text);
-    if (!m) continue;
+    if (!m) return;
     lookups++;
     conversations.add(m[1]!);
     if (Number(m[3]) > OLD_SIMULATOR_TOKEN_LIMIT) longLookups++;
-  }
+  });
   if (lookups === 0) {
     throw new UserError(`server log ${path} has no '[Observability] on_lookup:' line: not an LMCache server log the offline simulator can replay`);
   }
@@ -72,10 +72,10 @@ export async function scanServerLog(path: string): Promise<ServerLogSummary> {
   await readable(client, `client log of ${basename(path)} (the old simulator pairs the two)`);
   let sends = 0;
   let dones = 0;
-  for await (const [text] of fileLines(client)) {
+  await forEachLine(client, (text) => {
     if (SEND.test(text)) sends++;
     else if (DONE.test(text)) dones++;
-  }
+  });
   if (sends === 0) throw new UserError(`client log ${client} has no 'Send conv_id:' line: the offline simulator would have no request to replay`);
   return { path, lookups, long_lookups: longLookups, conversations: conversations.size, client_log: client, sends, dones };
 }
@@ -85,8 +85,8 @@ export async function scanRequestsJsonl(path: string): Promise<RequestsJsonlSumm
   await readable(path, 'requests.jsonl');
   let requests = 0;
   const conversations = new Set<string>();
-  for await (const [text, line] of fileLines(path)) {
-    if (text.trim() === '') continue;
+  await forEachLine(path, (text, line) => {
+    if (text.trim() === '') return;
     let record: unknown;
     try {
       record = JSON.parse(text);
@@ -99,7 +99,7 @@ export async function scanRequestsJsonl(path: string): Promise<RequestsJsonlSumm
     }
     requests++;
     conversations.add(String(conversation));
-  }
+  });
   if (requests === 0) throw new UserError(`requests.jsonl ${path} holds no request`);
   return { path, requests, conversations: conversations.size };
 }

@@ -38,20 +38,24 @@ function splitLine(text: string, line: number, path: string): string[] {
   }
 }
 
-/** Reads the lines of a file as a stream, with their 1-based numbers. */
-export async function* fileLines(path: string): AsyncGenerator<[string, number]> {
+/**
+ * Calls `onLine` for each line of a file read as a stream, with its 1-based number (no line
+ * terminator). Lines are handed over synchronously within each chunk: an async step per line
+ * would cost more than reading it.
+ */
+export async function forEachLine(path: string, onLine: (text: string, line: number) => void): Promise<void> {
   let rest = '';
   let number = 0;
   for await (const chunk of createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 })) {
     const text = rest + (chunk as string);
     let start = 0;
     for (let end = text.indexOf('\n', start); end >= 0; end = text.indexOf('\n', start)) {
-      yield [text.slice(start, text[end - 1] === '\r' ? end - 1 : end), ++number];
+      onLine(text.slice(start, text.charCodeAt(end - 1) === 13 ? end - 1 : end), ++number);
       start = end + 1;
     }
     rest = text.slice(start);
   }
-  if (rest !== '') yield [rest.endsWith('\r') ? rest.slice(0, -1) : rest, ++number];
+  if (rest !== '') onLine(rest.endsWith('\r') ? rest.slice(0, -1) : rest, ++number);
 }
 
 /** Throws a UserError (file, line, problem) on anything the replay would refuse. */
@@ -61,37 +65,37 @@ export async function scanTrace(path: string): Promise<TraceSummary> {
   });
   const counts: RowCounts = { rowsRead: 0, droppedMissingQuery: 0, droppedNonPositiveQuery: 0, defaultedReplyLength: 0, raisedReplyLength: 0 };
   const conversations = new Set<string>();
-  let columns: Record<string, number> | undefined;
+  let width = 0;
+  let at = { timestamp: 0, conversation: 0, query: 0, reply: 0, model: -1 };
   let rows = 0;
   let first = Infinity;
   let last = -Infinity;
-  for await (const [raw, line] of fileLines(path)) {
+  await forEachLine(path, (raw, line) => {
     const text = line === 1 ? raw.replace(/^\uFEFF/, '') : raw;
-    if (text.trim() === '') continue;
+    if (text.trim() === '') return;
     const fields = splitLine(text, line, path);
-    if (!columns) {
+    if (width === 0) {
       checkHeader(fields, path);
-      columns = Object.fromEntries(fields.map((name, i) => [name, i]));
-      continue;
+      width = fields.length;
+      const index = (name: string) => fields.indexOf(name);
+      at = { timestamp: index(TIMESTAMP_COLUMN), conversation: index(CONVERSATION_COLUMN), query: index(QUERY_COLUMN), reply: index(REPLY_COLUMN), model: index(MODEL_COLUMN) };
+      return;
     }
-    if (fields.length > Object.keys(columns).length) {
-      throw new UserError(`trace ${path} line ${line}: ${fields.length} fields, but the header names ${Object.keys(columns).length}`);
-    }
+    if (fields.length > width) throw new UserError(`trace ${path} line ${line}: ${fields.length} fields, but the header names ${width}`);
     // Fewer fields than the header: the missing ones are empty, as pandas reads them.
-    const at = (name: string) => (columns![name] === undefined ? undefined : fields[columns![name]!]);
     const row = parseFields(
-      { timestamp: at(TIMESTAMP_COLUMN), conversation: at(CONVERSATION_COLUMN), query: at(QUERY_COLUMN), reply: at(REPLY_COLUMN), model: at(MODEL_COLUMN) },
+      { timestamp: fields[at.timestamp], conversation: fields[at.conversation], query: fields[at.query], reply: fields[at.reply], model: at.model < 0 ? undefined : fields[at.model] },
       line,
       path,
       counts,
     );
-    if (row === null) continue;
+    if (row === null) return;
     rows++;
     conversations.add(row.conversationId);
     if (row.timestampMs < first) first = row.timestampMs;
     if (row.timestampMs > last) last = row.timestampMs;
-  }
-  if (!columns) throw new UserError(`trace ${path} is empty (no header)`);
+  });
+  if (width === 0) throw new UserError(`trace ${path} is empty (no header)`);
   if (counts.rowsRead === 0) throw new UserError(`trace ${path} is empty (a header and no rows)`);
   if (rows === 0) throw new UserError(`trace ${path} has no usable rows: all ${counts.rowsRead} rows have an empty, NaN or <= 0 query length`);
   return { path, rows, conversations: conversations.size, firstTimestampMs: first, lastTimestampMs: last, ...counts };
