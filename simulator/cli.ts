@@ -87,7 +87,8 @@ function describe(c: SimConfig): string[] {
   ];
   const t = c.cpuTier;
   if (t) {
-    const policy = t.policy.kind === 'lru' ? 'lru' : `conversation_aware ${JSON.stringify(t.policy.config)}`;
+    const p = t.policy;
+    const policy = p.kind === 'conversation_aware' ? `conversation_aware ${JSON.stringify(p.config)}` : p.kind === 'scored' ? p.name : 'lru';
     lines.push(
       `LMCache CPU tier: ${(t.sizeBytes / GiB).toFixed(3)} GiB per device = ${t.capacityChunks} chunks of ${t.chunkSize} tokens, ` +
         `eviction ${policy}, save decode cache ${t.saveDecodeCache}`,

@@ -22,7 +22,24 @@ export const DEFAULT_CONVERSATION_EVICTION: ConversationEvictionConfig = {
   score_factor: 1,
 };
 
-export type EvictionPolicy = { kind: 'lru' } | { kind: 'conversation_aware'; config: ConversationEvictionConfig };
+/**
+ * A policy that ranks conversations by a score of its own (the offline policies: offline/policies/),
+ * evicting as conversation_aware does: the lowest-scoring conversation holding chunks loses its
+ * deepest chunk, ties go to the least recently referenced, and a store by the lowest is skipped.
+ */
+export interface ConversationScorer {
+  /** A number standing for conversation `id` in the other calls (called once per conversation). */
+  attach(id: string): number;
+  /** The conversation begins a request at `now` (simulated seconds), before its retrieval. */
+  begin(handle: number, now: number): void;
+  /** How much keeping the conversation's chunks is worth at `now`. */
+  score(handle: number, turns: number, lastReference: number, now: number): number;
+}
+
+export type EvictionPolicy =
+  | { kind: 'lru' }
+  | { kind: 'conversation_aware'; config: ConversationEvictionConfig }
+  | { kind: 'scored'; name: string; scorer: ConversationScorer };
 
 /** How likely a conversation is to come back: more turns and a recent turn score higher. */
 export function conversationScore(turns: number, idleSeconds: number, c: ConversationEvictionConfig): number {
@@ -43,6 +60,8 @@ interface Chunk {
 
 interface Conversation {
   id: string;
+  /** The scorer's handle (scored policies), else 0. */
+  handle: number;
   turns: number;
   lastReference: number; // seconds, simulated clock
   chunks: number[]; // keys in store order; stale entries (moved or evicted) are skipped
@@ -90,6 +109,7 @@ export class CpuTier {
     c.turns++;
     c.lastReference = now;
     this.victim = undefined;
+    if (this.policy.kind === 'scored') this.policy.scorer.begin(c.handle, now);
   }
 
   /** Tokens of the longest stored prefix among `chunkHashes` (a lookup: nothing changes). */
@@ -152,7 +172,7 @@ export class CpuTier {
   private conversation(id: string): Conversation {
     let c = this.conversations.get(id);
     if (!c) {
-      c = { id, turns: 0, lastReference: 0, chunks: [] };
+      c = { id, handle: this.policy.kind === 'scored' ? this.policy.scorer.attach(id) : 0, turns: 0, lastReference: 0, chunks: [] };
       this.conversations.set(id, c);
     }
     return c;
@@ -202,13 +222,14 @@ export class CpuTier {
       this.remove(oldest);
       return true;
     }
-    const config = this.policy.config;
+    const policy = this.policy;
     for (;;) {
       let victim = this.victimAt === now && this.victim && this.holders.has(this.victim) ? this.victim : undefined;
       if (!victim) {
         let victimScore = Infinity;
         for (const c of this.holders) {
-          const s = conversationScore(c.turns, now - c.lastReference, config);
+          const s =
+            policy.kind === 'scored' ? policy.scorer.score(c.handle, c.turns, c.lastReference, now) : conversationScore(c.turns, now - c.lastReference, policy.config);
           if (s < victimScore || (s === victimScore && victim !== undefined && c.lastReference < victim.lastReference)) {
             victim = c;
             victimScore = s;

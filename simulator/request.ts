@@ -12,14 +12,23 @@ export interface OutputSink {
 
 export class SimRequest {
   state: RequestState = 'waiting';
-  /** Prompt then generated token ids. */
+  /** Prompt then generated token ids; empty for a virtual request (see `virtual`). */
   readonly tokens: number[];
+  /** Prompt plus generated tokens so far. */
+  numTokens: number;
   readonly promptLength: number;
+  /**
+   * A request of the offline driver (simulator/virtual-engine.ts): its tokens have no ids and no
+   * text; its block and chunk hashes are given whole, up front, and its replies generate nothing.
+   */
+  readonly virtual: boolean;
   readonly pieces: ReplyPiece[] = [];
   sentPieces = 0;
   finishReason: FinishReason | undefined;
   /** Tokens found in the GPU or CPU tier at first scheduling (usage.prompt_tokens_details). */
   cachedTokens = 0;
+  /** Of cachedTokens, those found in the GPU tier (the rest were loaded from the CPU tier). */
+  gpuHitTokens = 0;
   admittedOnce = false;
   /** Bumped on preemption and abort, so timers of the driver that ran it are recognised as stale. */
   epoch = 0;
@@ -28,8 +37,6 @@ export class SimRequest {
   numComputed = 0;
   numCachedBlocks = 0;
   numStoredChunks = 0;
-  readonly blockHashes: number[] = [];
-  readonly chunkHashes: number[] = [];
   // Timestamps, seconds on the monotonic clock
   /** When the engine got it (after the body was read and checked); arrivedAt is the HTTP arrival. */
   submittedAt = 0;
@@ -40,7 +47,8 @@ export class SimRequest {
     readonly id: string,
     /** Conversation id for conversation-aware eviction: the request's `user`, else the id. */
     readonly conversation: string,
-    prompt: number[],
+    /** Token ids, or the length of a virtual prompt (no ids: its hashes are given). */
+    prompt: number[] | number,
     /** Tokens to generate (max_tokens, or where the model ends on its own). */
     readonly targetTokens: number,
     /** Why it ends when it reaches targetTokens. */
@@ -51,13 +59,18 @@ export class SimRequest {
     readonly bareFirstPiece: boolean,
     readonly arrivedAt: number,
     readonly sink: OutputSink,
+    /** Hash chain of the full blocks (extended from `tokens`; given whole for a virtual request). */
+    readonly blockHashes: number[] = [],
+    /** The same at the CPU tier's chunk size. */
+    readonly chunkHashes: number[] = [],
   ) {
-    this.tokens = prompt;
-    this.promptLength = prompt.length;
+    this.virtual = typeof prompt === 'number';
+    this.tokens = typeof prompt === 'number' ? [] : prompt;
+    this.promptLength = this.numTokens = typeof prompt === 'number' ? prompt : prompt.length;
   }
 
   get outputLength(): number {
-    return this.tokens.length - this.promptLength;
+    return this.numTokens - this.promptLength;
   }
 }
 

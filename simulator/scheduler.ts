@@ -74,7 +74,7 @@ export class Scheduler {
     let preempted = false;
     for (let i = 0; i < this.running.length && budget > 0; i++) {
       const req = this.running[i]!;
-      const numNew = Math.min(req.tokens.length - req.numComputed, budget);
+      const numNew = Math.min(req.numTokens - req.numComputed, budget);
       if (numNew <= 0) continue;
       let self = false;
       while (!this.allocateSlots(req, req.numComputed + numNew)) {
@@ -105,7 +105,7 @@ export class Scheduler {
       if (req.state !== 'running' || req.epoch !== e.epoch) continue;
       req.numComputed += e.numNew;
       this.storeChunks(req, simNow);
-      if (req.numComputed === req.tokens.length) this.sample(req, now);
+      if (req.numComputed === req.numTokens) this.sample(req, now);
     }
   }
 
@@ -124,7 +124,7 @@ export class Scheduler {
 
   /** Fixed-timing driver: the request computed everything it had; sample its next token. */
   completeAll(req: SimRequest, now: number, simNow: number): void {
-    req.numComputed = req.tokens.length;
+    req.numComputed = req.numTokens;
     this.cacheFullBlocks(req, req.numComputed);
     this.storeChunks(req, simNow);
     this.sample(req, now);
@@ -136,13 +136,72 @@ export class Scheduler {
    */
   reserveNext(req: SimRequest): SimRequest[] {
     const victims: SimRequest[] = [];
-    while (!this.allocateSlots(req, req.tokens.length)) {
+    while (!this.allocateSlots(req, req.numTokens)) {
       const victim = this.running[this.running.length - 1]!;
       this.preempt(victim);
       victims.push(victim);
       if (victim === req) break;
     }
     return victims;
+  }
+
+  /**
+   * Virtual-time driver (virtual-engine.ts): how many decode steps, at most `maxSteps`, can run as
+   * one stretch. 0 unless every running request is virtual and decoding and nothing waits; then
+   * the stretch ends at the first step in which a request finishes or completes a CPU-tier chunk,
+   * and before the GPU tier would run short of free blocks (no preemption inside a stretch).
+   */
+  decodeLimit(maxSteps: number): number {
+    const running = this.running;
+    // Every running request decodes in every step only while they fit in the token budget.
+    if (this.waiting.length > 0 || running.length === 0 || running.length > this.config.maxNumBatchedTokens) return 0;
+    const chunk = this.cpu && this.config.saveDecodeCache ? this.cpu.chunkSize : 0;
+    let k = maxSteps;
+    for (let i = 0; i < running.length; i++) {
+      const req = running[i]!;
+      if (!req.virtual || req.numTokens - req.numComputed !== 1) return 0;
+      k = Math.min(k, req.targetTokens - req.outputLength);
+      if (chunk > 0) k = Math.min(k, (req.numStoredChunks + 1) * chunk - req.numComputed);
+    }
+    if (k <= 0) return 0;
+    while (k > 0 && this.decodeBlocksNeeded(k) > this.pool.numFree) k = Math.floor(k / 2);
+    return k;
+  }
+
+  /**
+   * Runs `steps` decode steps (a stretch decodeLimit allowed) as that many schedule() + complete()
+   * rounds would: one token per running request per step. `ends[j]` is the end of step j in
+   * seconds, on the clock of `now` and of the policies. Physical blocks are allocated per request
+   * rather than step by step, which changes which block holds what, not what is cached.
+   */
+  decodeSteps(steps: number, ends: Float64Array): void {
+    const running = this.running;
+    const n = running.length;
+    const end = ends[steps - 1]!;
+    const s = this.stats;
+    for (let j = 1; j < steps; j++) s.itl.observe(ends[j]! - ends[j - 1]!, n);
+    const finished: SimRequest[] = [];
+    for (let i = 0; i < n; i++) {
+      const req = running[i]!;
+      const computed = req.numComputed + steps;
+      if (!this.allocateSlots(req, computed)) throw new Error('decodeSteps: GPU blocks ran out inside a stretch (decodeLimit checks this)');
+      req.numComputed = computed;
+      req.numTokens += steps;
+      this.storeChunks(req, end);
+      s.generationTokens += steps;
+      s.itl.observe(ends[0]! - req.lastTokenAt);
+      req.lastTokenAt = end;
+      if (req.outputLength >= req.targetTokens) finished.push(req);
+    }
+    for (const req of finished) this.finish(req, end);
+  }
+
+  /** New GPU blocks the running requests need for `steps` more decode steps. */
+  decodeBlocksNeeded(steps: number): number {
+    const B = this.config.blockSize;
+    let total = 0;
+    for (const req of this.running) total += Math.max(0, Math.ceil((req.numComputed + steps) / B) - req.blocks.length);
+    return total;
   }
 
   /** vLLM's reset_prefix_cache (GPU tier only); false while any block is held. */
@@ -161,7 +220,7 @@ export class Scheduler {
   /** Admits the head of the waiting queue if its first chunk's blocks can be had. */
   private admit(req: SimRequest, budget: number, plan: StepPlan, now: number, simNow: number): boolean {
     const B = this.config.blockSize;
-    const numTokens = req.tokens.length;
+    const numTokens = req.numTokens;
     // At least one token is always computed (vLLM): hits stop short of the last token.
     const hitBlocks = this.config.prefixCaching ? this.pool.longestPrefix(req.blockHashes, Math.floor((numTokens - 1) / B)) : [];
     const gpuHit = hitBlocks.length * B;
@@ -193,6 +252,7 @@ export class Scheduler {
       // Counted once per request, as vLLM does for requests that were not preempted.
       req.admittedOnce = true;
       req.cachedTokens = computed;
+      req.gpuHitTokens = gpuHit;
       const s = this.stats;
       s.prefixQueries += numTokens;
       s.prefixHits += gpuHit;
@@ -246,10 +306,13 @@ export class Scheduler {
 
   private sample(req: SimRequest, now: number): void {
     const k = req.outputLength;
-    const prev = req.pieces[k - 1];
-    const piece = replyPiece(this.config.seed, req.promptKey, k, prev !== undefined && isPunctuation(prev), req.bareFirstPiece);
-    req.pieces.push(piece);
-    req.tokens.push(piece.id);
+    if (!req.virtual) {
+      const prev = req.pieces[k - 1];
+      const piece = replyPiece(this.config.seed, req.promptKey, k, prev !== undefined && isPunctuation(prev), req.bareFirstPiece);
+      req.pieces.push(piece);
+      req.tokens.push(piece.id);
+    }
+    req.numTokens++;
     extendChain(req.blockHashes, req.tokens, this.config.blockSize);
     const s = this.stats;
     s.generationTokens++;
@@ -260,13 +323,16 @@ export class Scheduler {
       s.itl.observe(now - req.lastTokenAt);
     }
     req.lastTokenAt = now;
-    if (req.outputLength >= req.targetTokens) {
-      this.removeRunning(req);
-      req.state = 'finished';
-      req.finishReason = req.targetReason;
-      s.finished[req.targetReason]++;
-      s.e2e.observe(now - req.arrivedAt);
-    }
+    if (req.outputLength >= req.targetTokens) this.finish(req, now);
+    else this.dirty.push(req);
+  }
+
+  private finish(req: SimRequest, now: number): void {
+    this.removeRunning(req);
+    req.state = 'finished';
+    req.finishReason = req.targetReason;
+    this.stats.finished[req.targetReason]++;
+    this.stats.e2e.observe(now - req.arrivedAt);
     this.dirty.push(req);
   }
 

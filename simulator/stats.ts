@@ -8,13 +8,14 @@ export class Histogram {
   constructor(readonly bounds: readonly number[]) {
     this.counts = new Float64Array(bounds.length);
   }
-  observe(v: number): void {
-    this.sum += v;
-    this.count++;
+  /** `times` observations of `v` (the offline driver's decode stretches observe a step's ITL once per request). */
+  observe(v: number, times = 1): void {
+    this.sum += v * times;
+    this.count += times;
     // Counts are per bucket here, made cumulative when exposed.
     for (let i = 0; i < this.bounds.length; i++) {
       if (v <= this.bounds[i]!) {
-        this.counts[i]!++;
+        this.counts[i]! += times;
         return;
       }
     }
