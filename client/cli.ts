@@ -18,6 +18,7 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandMai
   sim: { summary: 'the vLLM-compatible simulator (`kvsweep sim serve MODEL ...`)', load: async () => (await import('../simulator/cli.ts')).main },
   loadgen: { summary: 'replay a conversation trace against an OpenAI-compatible server', load: async () => (await import('../loadgen/cli.ts')).main },
   trace: { summary: 'synthesise or inspect conversation traces', load: async () => (await import('../loadgen/trace-cli.ts')).main },
+  simulate: { summary: "replay a trace offline through kvsweep's cache model (sizes x policies, no server)", load: async () => (await import('./commands/simulate.ts')).main },
 };
 
 function usage(): string {

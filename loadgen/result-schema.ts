@@ -72,6 +72,31 @@ const GcPacing = z.object({
 /** What result.json says when the client did not pace its GC. */
 export const NO_GC_PACING = { enabled: false, collections: 0, pause_ms_total: 0, pause_ms_max: null };
 
+/** What an offline replay (`kvsweep simulate`, offline/) adds: it simulated the server instead of measuring one. */
+export const OfflineFacts = z.object({
+  input: z.object({ kind: z.string(), path: z.string() }),
+  model: z.string(),
+  policy: z.string(),
+  /** Which tier cache_size_gb sized: `cpu` (LMCache's, behind a GPU tier) or `gpu` (vLLM's alone). */
+  cache_tier: z.enum(['cpu', 'gpu']),
+  cache_size_gb: z.number(),
+  gpu_blocks: z.number().int(),
+  block_size: z.number().int(),
+  cpu_chunks: z.number().int().nullable(),
+  chunk_size: z.number().int().nullable(),
+  /** Seconds the replay covers on the virtual clock. */
+  virtual_seconds: z.number(),
+  /** Wall-clock and CPU seconds of the replay itself (inputs read and files written excluded). */
+  replay_wall_seconds: z.number(),
+  replay_cpu_seconds: z.number(),
+  /** Requests replayed per CPU second (on a busy machine, wall time measures the neighbours). */
+  requests_per_cpu_second: z.number(),
+  engine_steps: z.number().int(),
+  /** What the input reader dropped or assumed. */
+  notes: z.array(z.string()),
+});
+export type OfflineFacts = z.infer<typeof OfflineFacts>;
+
 export const LoadgenResult = z.object({
   date: z.string(),
   backend: z.literal('openai-chat'),
@@ -145,6 +170,8 @@ export const LoadgenResult = z.object({
   errors: z.record(z.string(), z.number().int()),
   cache_statistics: CacheStatistics,
   files: z.object({ requests: z.string(), metrics: z.string() }),
+  /** Present when the run was simulated offline. */
+  offline: OfflineFacts.optional(),
 });
 export type LoadgenResult = z.infer<typeof LoadgenResult>;
 
@@ -166,6 +193,9 @@ export const RequestRecord = z.object({
   prompt_tokens: figure,
   expected_prompt_tokens: figure,
   cached_tokens: figure,
+  /** Offline runs: the part of cached_tokens found in the GPU tier, and the part loaded from the CPU tier. */
+  gpu_hit_tokens: figure.optional(),
+  cpu_hit_tokens: figure.optional(),
   output_tokens: figure,
   requested_output_tokens: z.number().int(),
   http_status: z.number().int().nullable(),

@@ -10,7 +10,7 @@ import { setFlagsFromString } from 'node:v8';
 import { UserError } from '../domain/errors.ts';
 import { loadTrace } from './trace.ts';
 import type { TraceTurn } from './trace-parse.ts';
-import { SeededRandom } from './random.ts';
+import { scheduleTimes as scheduleOffsets } from './schedule.ts';
 import { PromptBuilder, ASSUMED_CALIBRATION } from './prompt.ts';
 import { calibratePrompts, checkServer, resetPrefixCache, type PrefixCacheReset } from './server-api.ts';
 import { startMetricsSampler } from './metrics-sampler.ts';
@@ -58,21 +58,11 @@ export interface LoadgenRun {
   summaryText: string;
 }
 
-/** The scheduled send time of every turn, in ms after the run start. */
+/** The scheduled send time of every turn (by index), in ms after the run start. */
 export function scheduleTimes(turns: readonly TraceTurn[], arrival: 'trace' | 'poisson', rate: number, seed: number): Float64Array {
-  const times = new Float64Array(turns.length);
-  if (!Number.isFinite(rate)) return times;
-  if (arrival === 'trace') {
-    for (const turn of turns) times[turn.index] = turn.offsetMs / rate;
-    return times;
-  }
-  const random = new SeededRandom(seed);
-  let t = 0;
-  for (let i = 0; i < turns.length; i++) {
-    if (i > 0) t += random.exponential(1000 / rate);
-    times[i] = t;
-  }
-  return times;
+  const offsets = new Float64Array(turns.length);
+  for (const turn of turns) offsets[turn.index] = turn.offsetMs;
+  return scheduleOffsets(offsets, arrival, rate, seed);
 }
 
 /** Normalises `http://host:port/`, `.../v1` and the like to the server root. */

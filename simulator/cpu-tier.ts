@@ -6,6 +6,7 @@
 //   and goes first, which makes the rest of that prefix unreachable.
 // - `conversation_aware`: the chunks of the conversation (the request's `user`) with the lowest
 //   score go first, deepest chunk first; see conversationScore below and docs/simulator.md.
+import { HashIndex } from './hash-index.ts';
 
 export interface ConversationEvictionConfig {
   /** Seconds: how fast a conversation's score decays once it has been idle past the interval. */
@@ -67,6 +68,47 @@ interface Conversation {
   chunks: number[]; // keys in store order; stale entries (moved or evicted) are skipped
 }
 
+/** Stored chunks by key: a HashIndex to a slot of an array (a Map would box every 53-bit key). */
+class ChunkTable {
+  private readonly index = new HashIndex();
+  private readonly slots: (Chunk | undefined)[] = [];
+  private readonly free: number[] = [];
+
+  get size(): number {
+    return this.index.size;
+  }
+
+  get(key: number): Chunk | undefined {
+    const slot = this.index.get(key);
+    return slot < 0 ? undefined : this.slots[slot];
+  }
+
+  has(key: number): boolean {
+    return this.index.get(key) >= 0;
+  }
+
+  /** Adds a chunk whose key is not stored yet. */
+  add(chunk: Chunk): void {
+    const slot = this.free.length > 0 ? this.free.pop()! : this.slots.length;
+    this.slots[slot] = chunk;
+    this.index.set(chunk.key, slot);
+  }
+
+  delete(key: number): void {
+    const slot = this.index.get(key);
+    if (slot < 0) return;
+    this.index.delete(key);
+    this.slots[slot] = undefined;
+    this.free.push(slot);
+  }
+
+  clear(): void {
+    this.index.clear();
+    this.slots.length = 0;
+    this.free.length = 0;
+  }
+}
+
 export interface CpuTierCounters {
   lookupTokens: number;
   lookupHitTokens: number;
@@ -77,7 +119,7 @@ export interface CpuTierCounters {
 }
 
 export class CpuTier {
-  private readonly chunks = new Map<number, Chunk>();
+  private readonly chunks = new ChunkTable();
   private oldest: Chunk | undefined;
   private newest: Chunk | undefined;
   private readonly conversations = new Map<string, Conversation>();
@@ -153,7 +195,7 @@ export class CpuTier {
       if (this.chunks.has(key)) continue;
       if (this.chunks.size >= this.capacityChunks && !this.evictOne(owner, now)) return;
       const chunk: Chunk = { key, owner, older: undefined, newer: undefined };
-      this.chunks.set(key, chunk);
+      this.chunks.add(chunk);
       this.append(chunk);
       owner.chunks.push(key);
       this.hold(owner);

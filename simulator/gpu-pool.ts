@@ -4,6 +4,8 @@
 // it cached. Requests free their blocks tail first, so a sequence's last blocks are evicted before
 // its first ones (a prefix stays useful longer), as vLLM does. Block 0 is vLLM's reserved null block.
 
+import { HashIndex } from './hash-index.ts';
+
 const NONE = -1;
 
 export class GpuBlockPool {
@@ -19,7 +21,8 @@ export class GpuBlockPool {
   private tail = NONE;
   private queued = 0; // blocks in the LRU queue (freed at least once)
   private neverUsed: number; // blocks never allocated, taken before any queued one (vLLM's initial order)
-  private readonly cached = new Map<number, number>();
+  /** Hash of cached content -> the block holding it. */
+  private readonly cached: HashIndex;
 
   constructor(readonly numBlocks: number) {
     this.usable = Math.max(0, numBlocks - 1);
@@ -28,6 +31,7 @@ export class GpuBlockPool {
     this.prev = new Int32Array(numBlocks);
     this.next = new Int32Array(numBlocks);
     this.neverUsed = this.usable;
+    this.cached = new HashIndex(Math.min(numBlocks, 1 << 16));
   }
 
   /** Blocks not held by any request (cached or empty). */
@@ -51,7 +55,7 @@ export class GpuBlockPool {
     const n = Math.min(maxBlocks, hashes.length);
     for (let i = 0; i < n; i++) {
       const block = this.cached.get(hashes[i]!);
-      if (block === undefined) break;
+      if (block < 0) break;
       hit.push(block);
     }
     return hit;
@@ -112,7 +116,7 @@ export class GpuBlockPool {
   /** vLLM's reset_prefix_cache: forgets all cached content, refused while any block is held. */
   reset(): boolean {
     if (this.numFree !== this.usable) return false;
-    for (const b of this.cached.values()) this.hashOf[b] = 0;
+    this.hashOf.fill(0);
     this.cached.clear();
     return true;
   }

@@ -170,16 +170,16 @@ export class Scheduler {
 
   /**
    * Runs `steps` decode steps (a stretch decodeLimit allowed) as that many schedule() + complete()
-   * rounds would: one token per running request per step. `ends[j]` is the end of step j in
-   * seconds, on the clock of `now` and of the policies. Physical blocks are allocated per request
-   * rather than step by step, which changes which block holds what, not what is cached.
+   * rounds would: one token per running request per step, the first step ending at `firstEnd`
+   * and the last at `end` (seconds, on the clock of `now` and of the policies). Physical blocks
+   * are allocated per request rather than step by step, which changes which block holds what, not
+   * what is cached; the inter-token histogram counts the later steps at their mean duration.
    */
-  decodeSteps(steps: number, ends: Float64Array): void {
+  decodeSteps(steps: number, firstEnd: number, end: number): void {
     const running = this.running;
     const n = running.length;
-    const end = ends[steps - 1]!;
     const s = this.stats;
-    for (let j = 1; j < steps; j++) s.itl.observe(ends[j]! - ends[j - 1]!, n);
+    if (steps > 1) s.itl.observe((end - firstEnd) / (steps - 1), n * (steps - 1));
     const finished: SimRequest[] = [];
     for (let i = 0; i < n; i++) {
       const req = running[i]!;
@@ -188,11 +188,11 @@ export class Scheduler {
       req.numComputed = computed;
       req.numTokens += steps;
       this.storeChunks(req, end);
-      s.generationTokens += steps;
-      s.itl.observe(ends[0]! - req.lastTokenAt);
+      s.itl.observe(firstEnd - req.lastTokenAt);
       req.lastTokenAt = end;
       if (req.outputLength >= req.targetTokens) finished.push(req);
     }
+    s.generationTokens += n * steps;
     for (const req of finished) this.finish(req, end);
   }
 

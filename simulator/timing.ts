@@ -35,8 +35,25 @@ export interface StepWork {
   loadedTokens: number;
 }
 
+/**
+ * Steps in which `n` requests decode one token each: step j (0-based) lasts
+ * overhead + max(memory + memorySlope x j, compute + computeSlope x j), seconds.
+ */
+export interface DecodeLines {
+  overhead: number;
+  memory: number;
+  memorySlope: number;
+  compute: number;
+  computeSlope: number;
+}
+
 export interface TimingModel {
   stepSeconds(work: StepWork): number;
+  /**
+   * stepSeconds of decode-only steps as lines (the offline driver runs many at once): `n`
+   * requests holding `context` computed tokens in total before the first step.
+   */
+  decodeLines(n: number, context: number): DecodeLines;
 }
 
 /** The roofline model for one model on `tensorParallel` devices. */
@@ -60,6 +77,17 @@ export function rooflineTiming(
       // Each device copies its own shard of the loaded chunks, in parallel.
       const load = (w.loadedTokens * opts.kvBytesPerTokenPerDevice) / hw.pcieBytesPerSecond;
       return hw.stepOverheadSeconds + Math.max(memory, compute) + load;
+    },
+    decodeLines(n: number, context: number): DecodeLines {
+      // Step j reads and attends to context + n x (j + 1) tokens (as Scheduler.addToPlan counts them).
+      const first = context + n;
+      return {
+        overhead: hw.stepOverheadSeconds,
+        memory: (opts.weightBytes + first * opts.kvBytesPerToken) / hbm,
+        memorySlope: (n * opts.kvBytesPerToken) / hbm,
+        compute: (2 * g.params * n + 4 * g.layers * attentionWidth * first) / flops,
+        computeSlope: (4 * g.layers * attentionWidth * n) / flops,
+      };
     },
   };
 }

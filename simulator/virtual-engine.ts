@@ -6,17 +6,22 @@
 // with the requests and the blocks they fill, not with the tokens they generate.
 import type { SimRequest } from './request.ts';
 import type { Scheduler } from './scheduler.ts';
-import type { StepWork, TimingModel } from './timing.ts';
+import type { TimingModel } from './timing.ts';
+import { decodeSpan, decodeStep, stepsUntil } from './decode-lines.ts';
 
-/** Decode steps run as one stretch at most (the length of the step-end buffer). */
+/** Decode steps run as one stretch at most. */
 const MAX_STRETCH = 4096;
 
 /** What the driver reports as steps run, for the figures a client would measure. */
 export interface StepObserver {
   /** `count` inter-token gaps of `seconds` each. */
   gaps(seconds: number, count: number): void;
+  /** `times` x each of `steps` gaps growing from `first` to `last` seconds and summing to `sum` (counted once). */
+  gapSpan(first: number, last: number, steps: number, times: number, sum: number): void;
   /** `count` tokens appeared at `at` (seconds). */
   tokens(at: number, count: number): void;
+  /** `count` tokens at each of `steps` instants from `first` to `last` (about evenly spaced). */
+  tokenSpan(first: number, last: number, steps: number, count: number): void;
 }
 
 export class VirtualEngine {
@@ -27,8 +32,6 @@ export class VirtualEngine {
   /** Highest bytes in the CPU tier (lmcache:local_cache_usage). */
   peakCpuBytes = 0;
   steps = 0;
-  private readonly ends = new Float64Array(MAX_STRETCH);
-  private readonly work: StepWork = { newTokens: 0, contextTokens: 0, attentionPairs: 0, loadedTokens: 0 };
   private outBefore = new Int32Array(256);
   private lastBefore = new Float64Array(256);
 
@@ -108,23 +111,18 @@ export class VirtualEngine {
     const n = running.length;
     let context = 0;
     for (let i = 0; i < n; i++) context += running[i]!.numComputed;
-    const work = this.work;
-    const ends = this.ends;
-    let t = this.now;
-    let steps = 0;
-    while (steps < k) {
-      work.newTokens = n;
-      work.contextTokens = work.attentionPairs = context + n * (steps + 1);
-      t += this.timing.stepSeconds(work);
-      ends[steps++] = t;
-      this.observer.tokens(t, n);
-      if (t >= until) break;
-    }
-    for (let i = 0; i < n; i++) this.observer.gaps(ends[0]! - running[i]!.lastTokenAt, 1);
-    for (let j = 1; j < steps; j++) this.observer.gaps(ends[j]! - ends[j - 1]!, n);
+    const lines = this.timing.decodeLines(n, context);
+    const start = this.now;
+    const steps = stepsUntil(lines, start, until, k);
+    const firstEnd = start + decodeStep(lines, 0);
+    const end = start + decodeSpan(lines, steps);
+    const o = this.observer;
+    for (let i = 0; i < n; i++) o.gaps(firstEnd - running[i]!.lastTokenAt, 1);
+    if (steps > 1) o.gapSpan(decodeStep(lines, 1), decodeStep(lines, steps - 1), steps - 1, n, end - firstEnd);
+    o.tokenSpan(firstEnd, end, steps, n);
     this.notePeak(s.decodeBlocksNeeded(steps));
-    s.decodeSteps(steps, ends);
-    this.now = t;
+    s.decodeSteps(steps, firstEnd, end);
+    this.now = end;
   }
 
   /** Usage once the step's blocks are allocated (`more`: blocks a stretch is about to take). */

@@ -1,0 +1,138 @@
+// `kvsweep simulate`: replays a trace, an earlier run's requests.jsonl or the old tool's log pair
+// offline through kvsweep's cache model, for every cache size x policy x rate, and prints a table.
+// No server, no Temporal: the work is offline/'s runOfflineGrid; this only parses and prints.
+import Table from 'cli-table3';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { UserError } from '../../domain/errors.ts';
+import { runOfflineGrid, type GridRow } from '../../offline/grid.ts';
+import { OfflinePolicy, type OfflineExperimentInput } from '../../offline/experiment.ts';
+import type { InputKind } from '../../offline/inputs/stream.ts';
+import { parseCommand } from '../command-line.ts';
+
+function list<T>(parse: (item: string) => T): (value: string) => T[] {
+  return (value) => value.split(',').map((item) => parse(item.trim()));
+}
+
+function number(check: (n: number) => boolean, expected: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || !check(n)) throw new InvalidArgumentError(`expected ${expected}, got '${value}'`);
+    return n;
+  };
+}
+
+const sizeGb = number((n) => n >= 0, 'a size in GB >= 0');
+const positive = number((n) => n > 0, 'a number > 0');
+const count = number((n) => Number.isInteger(n) && n > 0, 'an integer > 0');
+const integer = number((n) => Number.isInteger(n), 'an integer');
+function policy(value: string): OfflinePolicy {
+  const parsed = OfflinePolicy.safeParse(value.toLowerCase());
+  if (!parsed.success) throw new InvalidArgumentError(`unknown policy '${value}' (${OfflinePolicy.options.join(', ')})`);
+  return parsed.data;
+}
+
+interface Options {
+  trace?: string;
+  requests?: string;
+  log?: string;
+  model: string;
+  cacheSize: number[];
+  policy: OfflinePolicy[];
+  rate: number[];
+  out: string;
+  tier: 'cpu' | 'gpu';
+  arrival: 'trace' | 'poisson';
+  numPrompts?: number;
+  timeLimit?: number;
+  seed: number;
+  mockDecoding?: boolean;
+  maxModelLen?: number;
+  tensorParallelSize: number;
+  blockSize: number;
+  chunkSize: number;
+  maxNumSeqs: number;
+  maxNumBatchedTokens: number;
+  gpuMemoryUtilization: number;
+  dtype: 'auto' | 'half' | 'float16' | 'bfloat16' | 'float32';
+  json?: boolean;
+}
+
+function input(o: Options): { kind: InputKind; path: string } {
+  const given = [o.trace && { kind: 'trace_csv' as const, path: o.trace }, o.requests && { kind: 'requests_jsonl' as const, path: o.requests }, o.log && { kind: 'server_log' as const, path: o.log }].filter(
+    (x): x is { kind: InputKind; path: string } => Boolean(x),
+  );
+  if (given.length !== 1) throw new UserError('simulate: give exactly one of --trace FILE, --requests FILE, --log FILE (see --help)');
+  return given[0]!;
+}
+
+const pct = (v: number | null): string => (v === null ? '-' : `${(100 * v).toFixed(2)}`);
+const ms = (v: number | null): string => (v === null ? '-' : v.toFixed(1));
+
+function table(rows: readonly GridRow[]): string {
+  const t = new Table({
+    head: ['policy', 'cache GB', 'rate', 'requests', 'hit %', 'GPU hit %', 'CPU hit %', 'mean TTFT ms', 'p99 TTFT ms', 'replay s', 'req/s'],
+    style: { head: [], border: [], compact: true },
+  });
+  for (const r of rows) {
+    t.push([r.policy, String(r.cache_size_gb), String(r.request_rate), `${r.completed}/${r.requests}`, pct(r.hit_rate), pct(r.gpu_hit_rate), pct(r.cpu_hit_rate), ms(r.mean_ttft_ms), ms(r.p99_ttft_ms), r.replay_cpu_seconds.toFixed(3), r.requests_per_cpu_second.toFixed(0)]);
+  }
+  return t.toString();
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command('simulate')
+    .description("replay requests offline through kvsweep's cache model (the simulator's scheduler on a virtual clock): no server, no Temporal")
+    .option('--trace <file>', 'a conversation trace CSV')
+    .option('--requests <file>', "an earlier run's requests.jsonl (or .jsonl.gz): re-simulate it at other sizes and policies")
+    .option('--log <file>', "the old tool's server log (its client log is the same path with server -> client)")
+    .requiredOption('--model <name>', 'a simulator model (e.g. Qwen/Qwen3-8B-FP8, kvsweep/sim-small) or a folder with a config.json')
+    .requiredOption('--cache-size <gb,...>', 'cache sizes in GB (of the tier --tier names)', list(sizeGb))
+    .requiredOption('--policy <p,...>', `eviction policies: ${OfflinePolicy.options.join(', ')}`, list(policy))
+    .option('--rate <r,...>', 'replay speed factors of the recorded times (requests/s with --arrival poisson)', list(positive), [1])
+    .requiredOption('--out <dir>', 'folder for one result folder per experiment and simulate.json')
+    .addOption(new Option('--tier <tier>', "what --cache-size sizes: 'cpu' (LMCache's tier behind the GPU's) or 'gpu' (vLLM's KV cache alone)").choices(['cpu', 'gpu']).default('cpu'))
+    .addOption(new Option('--arrival <a>', 'trace times or Poisson arrivals').choices(['trace', 'poisson']).default('trace'))
+    .option('--num-prompts <n>', 'only the first N requests by time', count)
+    .option('--time-limit <s>', 'send nothing after this many seconds (virtual) from the first send', positive)
+    .option('--seed <n>', 'seed of Poisson arrivals', integer, 0)
+    .option('--mock-decoding', "fold each reply into the prompt and decode 1 token (the old runner's mock decoding)")
+    .option('--max-model-len <n>', "vLLM's --max-model-len (default: the model's)", count)
+    .option('--tensor-parallel-size <n>', 'GPUs of the simulated server', count, 1)
+    .option('--block-size <n>', "vLLM's block size, tokens", count, 16)
+    .option('--chunk-size <n>', "LMCache's chunk size, tokens", count, 256)
+    .option('--max-num-seqs <n>', 'running requests at most', count, 128)
+    .option('--max-num-batched-tokens <n>', 'tokens per engine step at most', count, 16384)
+    .option('--gpu-memory-utilization <f>', 'share of device memory for weights and KV (sizes the GPU tier with --tier cpu)', positive, 0.8)
+    .addOption(new Option('--dtype <d>', 'KV cache element type').choices(['auto', 'half', 'float16', 'bfloat16', 'float32']).default('half'))
+    .option('--json', 'print the rows as JSON');
+  parseCommand(program, argv);
+  const o = program.opts<Options>();
+  const base: OfflineExperimentInput = {
+    input: input(o),
+    model: o.model,
+    tensor_parallel_size: o.tensorParallelSize,
+    max_model_len: o.maxModelLen ?? null,
+    cache_size_gb: o.cacheSize[0]!,
+    cache_tier: o.tier,
+    policy: o.policy[0]!,
+    request_rate: o.rate[0]!,
+    arrival: o.arrival,
+    num_prompts: o.numPrompts ?? null,
+    time_limit: o.timeLimit ?? null,
+    seed: o.seed,
+    mock_decoding: o.mockDecoding ?? false,
+    engine: {
+      block_size: o.blockSize,
+      chunk_size: o.chunkSize,
+      max_num_seqs: o.maxNumSeqs,
+      max_num_batched_tokens: o.maxNumBatchedTokens,
+      gpu_memory_utilization: o.gpuMemoryUtilization,
+      dtype: o.dtype,
+    },
+  };
+  const rows = await runOfflineGrid(base, { cacheSizesGb: o.cacheSize, policies: o.policy, rates: o.rate }, o.out, (row) => {
+    if (!o.json) console.error(`${row.id}: hit ${pct(row.hit_rate)}% in ${row.replay_cpu_seconds.toFixed(3)} s`);
+  });
+  console.log(o.json ? JSON.stringify(rows, null, 2) : table(rows));
+  return 0;
+}

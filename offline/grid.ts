@@ -1,0 +1,88 @@
+// The direct mode of `kvsweep simulate`: one input read once, replayed for every cache size x
+// policy x rate, each into its own folder of outDir (result.json, requests.jsonl, metrics.jsonl),
+// with one row of figures per experiment for the table the command prints.
+import { join } from 'node:path';
+import type { LoadgenResult } from '../loadgen/result-schema.ts';
+import { writeJsonAtomic } from '../platform/files.ts';
+import type { OfflineExperimentInput, OfflinePolicy } from './experiment.ts';
+import { loadRequestStream } from './inputs/index.ts';
+import { parseOfflineExperiment, runOnStream } from './run.ts';
+
+export interface GridAxes {
+  cacheSizesGb: number[];
+  policies: OfflinePolicy[];
+  rates: number[];
+}
+
+export interface GridRow {
+  id: string;
+  policy: OfflinePolicy;
+  cache_size_gb: number;
+  request_rate: number;
+  requests: number;
+  completed: number;
+  /** Tokens found in the GPU tier / prompt tokens. */
+  gpu_hit_rate: number | null;
+  /** Tokens loaded from the CPU tier / prompt tokens. */
+  cpu_hit_rate: number | null;
+  /** Both tiers: cached tokens / prompt tokens. */
+  hit_rate: number | null;
+  mean_ttft_ms: number | null;
+  p99_ttft_ms: number | null;
+  /** CPU seconds of the replay, and requests replayed per CPU second. */
+  replay_cpu_seconds: number;
+  requests_per_cpu_second: number;
+  result_dir: string;
+}
+
+/** A folder name per experiment: `lru_c64gb_r1`. */
+export function experimentId(policy: string, cacheSizeGb: number, rate: number): string {
+  return `${policy}_c${cacheSizeGb}gb_r${rate}`;
+}
+
+function hitRates(r: LoadgenResult): Pick<GridRow, 'gpu_hit_rate' | 'cpu_hit_rate' | 'hit_rate'> {
+  const c = r.cache_statistics;
+  const queries = c.prefix_cache_queries;
+  if (queries === null || queries === 0) return { gpu_hit_rate: null, cpu_hit_rate: null, hit_rate: null };
+  const gpu = (c.prefix_cache_hits ?? 0) / queries;
+  const cpu = (c.external_prefix_cache_hits ?? 0) / queries;
+  return { gpu_hit_rate: gpu, cpu_hit_rate: cpu, hit_rate: gpu + cpu };
+}
+
+/**
+ * Runs `base` for every point of `axes` (base's own cache size, policy and rate are replaced),
+ * writes each into outDir/<id>/ and outDir/simulate.json, and returns the rows in run order.
+ */
+export async function runOfflineGrid(base: OfflineExperimentInput, axes: GridAxes, outDir: string, onRow?: (row: GridRow) => void): Promise<GridRow[]> {
+  const first = parseOfflineExperiment({ ...base, cache_size_gb: axes.cacheSizesGb[0]!, policy: axes.policies[0]!, request_rate: axes.rates[0]! });
+  const stream = await loadRequestStream(first.input, first.num_prompts);
+  const rows: GridRow[] = [];
+  for (const rate of axes.rates) {
+    for (const policy of axes.policies) {
+      for (const size of axes.cacheSizesGb) {
+        const experiment = parseOfflineExperiment({ ...base, cache_size_gb: size, policy, request_rate: rate });
+        const id = experimentId(policy, size, rate);
+        const dir = join(outDir, id);
+        const { result, simulation } = await runOnStream(stream, experiment, dir);
+        const row: GridRow = {
+          id,
+          policy,
+          cache_size_gb: size,
+          request_rate: rate,
+          requests: stream.size,
+          completed: result.completed,
+          ...hitRates(result),
+          mean_ttft_ms: result.mean_ttft_ms,
+          p99_ttft_ms: result.p99_ttft_ms,
+          replay_cpu_seconds: simulation.cpuSeconds,
+          requests_per_cpu_second: simulation.cpuSeconds > 0 ? stream.size / simulation.cpuSeconds : 0,
+          result_dir: dir,
+        };
+        rows.push(row);
+        onRow?.(row);
+      }
+    }
+  }
+  await writeJsonAtomic(join(outDir, 'simulate.json'), { input: first.input, notes: stream.notes, experiments: rows });
+  return rows;
+}
