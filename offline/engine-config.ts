@@ -20,6 +20,7 @@ function rawOptions(e: OfflineExperiment): RawOptions {
     tensorParallelSize: String(e.tensor_parallel_size),
     pipelineParallelSize: String(e.pipeline_parallel_size),
     gpuMemoryUtilization: String(g.gpu_memory_utilization),
+    numGpuBlocksOverride: g.num_gpu_blocks === null ? undefined : String(g.num_gpu_blocks),
     blockSize: String(g.block_size),
     enablePrefixCaching: true,
     kvTransferConfig: e.cache_tier === 'cpu' ? LMCACHE_CONNECTOR : undefined,

@@ -25,6 +25,8 @@ export const EngineSettings = z.strictObject({
   max_num_batched_tokens: z.number().int().positive().default(16384),
   /** vLLM's --gpu-memory-utilization (sizes the GPU tier when cache_tier is cpu). */
   gpu_memory_utilization: z.number().positive().max(1).default(0.8),
+  /** GPU blocks instead of sizing them from memory (vLLM's --num-gpu-blocks-override), cache tier cpu. */
+  num_gpu_blocks: z.number().int().min(2).nullable().default(null),
   /** Memory of each simulated device, GiB (the simulator's --gpu-memory-gb). */
   gpu_memory_gb: z.number().positive().default(80),
   /** vLLM's --dtype (half = 2 bytes per KV element, float32 = 4). */

@@ -37,16 +37,21 @@ export interface OfflineSimulation {
   cpuSeconds: number;
 }
 
-export function simulateOffline(stream: RequestStream, experiment: OfflineExperiment): OfflineSimulation {
-  if (!needsFirstPass(experiment)) return replayOnce(stream, experiment, undefined);
+export interface SimulateOptions {
+  /** False: step by step, never a stretch of decode steps at once (for tests of the stretches). */
+  stretches?: boolean;
+}
+
+export function simulateOffline(stream: RequestStream, experiment: OfflineExperiment, options: SimulateOptions = {}): OfflineSimulation {
+  if (!needsFirstPass(experiment)) return replayOnce(stream, experiment, undefined, options);
   // The oracle reads from a first replay which turns the GPU tier serves whole.
-  const first = replayOnce(stream, { ...experiment, policy: 'lru' }, undefined);
+  const first = replayOnce(stream, { ...experiment, policy: 'lru' }, undefined, options);
   const r = first.records;
-  const second = replayOnce(stream, experiment, { gpuHitTokens: r.gpuHitTokens, promptTokens: r.promptTokens, outputTokens: r.outputTokens });
+  const second = replayOnce(stream, experiment, { gpuHitTokens: r.gpuHitTokens, promptTokens: r.promptTokens, outputTokens: r.outputTokens }, options);
   return { ...second, wallSeconds: first.wallSeconds + second.wallSeconds, cpuSeconds: first.cpuSeconds + second.cpuSeconds };
 }
 
-function replayOnce(stream: RequestStream, experiment: OfflineExperiment, firstPass: FirstPass | undefined): OfflineSimulation {
+function replayOnce(stream: RequestStream, experiment: OfflineExperiment, firstPass: FirstPass | undefined, options: SimulateOptions): OfflineSimulation {
   const config = offlineSimConfig(experiment);
   const plan = planReplay(stream, experiment.arrival, experiment.request_rate, experiment.seed);
   const policy = offlinePolicy(experiment, plan, firstPass);
@@ -73,7 +78,7 @@ function replayOnce(stream: RequestStream, experiment: OfflineExperiment, firstP
     fp8: config.geometry.fp8,
   });
   const figures = new ClientFigures();
-  const engine = new VirtualEngine(scheduler, timing, figures);
+  const engine = new VirtualEngine(scheduler, timing, figures, options.stretches ?? true);
   const metrics = (): string =>
     renderMetrics({ scheduler, pool, cpu, modelName: experiment.model, blockSize: config.blockSize, totalSuffix: true });
   const metricsBefore = metrics();

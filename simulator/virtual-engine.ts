@@ -39,6 +39,8 @@ export class VirtualEngine {
     readonly scheduler: Scheduler,
     private readonly timing: TimingModel,
     private readonly observer: StepObserver,
+    /** False: every step through schedule() + complete() (what the stretches must equal). */
+    private readonly stretches = true,
   ) {}
 
   hasWork(): boolean {
@@ -63,7 +65,7 @@ export class VirtualEngine {
    */
   step(until: number): boolean {
     if (!this.scheduler.hasWork()) return false;
-    const k = this.scheduler.decodeLimit(MAX_STRETCH);
+    const k = this.stretches ? this.scheduler.decodeLimit(MAX_STRETCH) : 0;
     if (k > 0) this.stretch(k, until);
     else this.single();
     this.steps++;
