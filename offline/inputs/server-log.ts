@@ -41,20 +41,23 @@ interface Lookup {
 export async function readServerLog(serverLog: string, numPrompts: number | null): Promise<RequestStream> {
   const clientLog = clientLogPath(serverLog);
   const lookups = new Map<string, Lookup>();
-  let tooLong = 0;
+  const tooLong = new Set<string>();
   let number = 0;
   for await (const line of readLines(serverLog, 'server log')) {
     number++;
     const m = LOOKUP.exec(line);
     if (!m) continue;
     const tokens = Number(m[3]);
+    const key = `${m[1]}_${m[2]}`;
     if (tokens > LOOKUP_TOKEN_LIMIT) {
-      tooLong++;
+      tooLong.add(key);
+      lookups.delete(key);
       continue;
     }
-    lookups.set(`${m[1]}_${m[2]}`, { ms: lineTime(line, serverLog, number), tokens });
+    tooLong.delete(key);
+    lookups.set(key, { ms: lineTime(line, serverLog, number), tokens });
   }
-  if (lookups.size === 0 && tooLong === 0) throw new UserError(`server log ${serverLog} has no '[Observability] on_lookup: conv_C_T, num_tokens=N' line`);
+  if (lookups.size === 0 && tooLong.size === 0) throw new UserError(`server log ${serverLog} has no '[Observability] on_lookup: conv_C_T, num_tokens=N' line`);
 
   const sends: Array<{ key: string; conversation: string; turn: number; output: number; order: number }> = [];
   const done = new Map<string, number>();
@@ -76,7 +79,7 @@ export async function readServerLog(serverLog: string, numPrompts: number | null
   for (const s of sends) {
     const lookup = lookups.get(s.key);
     if (!lookup) {
-      unmatched++;
+      if (!tooLong.has(s.key)) unmatched++;
       continue;
     }
     const reply = done.get(s.key) ?? s.output;
@@ -84,7 +87,7 @@ export async function readServerLog(serverLog: string, numPrompts: number | null
   }
   if (rows.length === 0) throw new UserError(`no Send of ${clientLog} matches an on_lookup of ${serverLog}: nothing to replay`);
   const notes: string[] = [];
-  if (tooLong > 0) notes.push(`${tooLong} lookups over ${LOOKUP_TOKEN_LIMIT} tokens dropped (as the old simulator does)`);
+  if (tooLong.size > 0) notes.push(`${tooLong.size} lookups over ${LOOKUP_TOKEN_LIMIT} tokens dropped (as the old simulator does)`);
   if (unmatched > 0) notes.push(`${unmatched} sends without a lookup in the server log left out (aborted or dropped)`);
   return buildStream('server_log', serverLog, rows, numPrompts, notes);
 }
