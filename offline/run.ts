@@ -12,7 +12,7 @@ import { writeJsonAtomic } from '../platform/files.ts';
 import { OfflineExperiment, type OfflineExperimentInput } from './experiment.ts';
 import { loadRequestStream, type RequestStream } from './inputs/index.ts';
 import { offlineResult } from './result.ts';
-import { simulateOffline, type OfflineSimulation } from './simulate.ts';
+import { simulateOffline, type OfflineSimulation, type SimulateOptions } from './simulate.ts';
 
 export interface OfflineRun {
   result: LoadgenResult;
@@ -36,8 +36,8 @@ export async function runOfflineExperiment(input: OfflineExperimentInput, outDir
 }
 
 /** Runs an experiment on a stream already read (a sweep over sizes and policies reads its input once). */
-export async function runOnStream(stream: RequestStream, experiment: OfflineExperiment, outDir: string): Promise<OfflineRun> {
-  const simulation = simulateOffline(stream, experiment);
+export async function runOnStream(stream: RequestStream, experiment: OfflineExperiment, outDir: string, options: SimulateOptions = {}): Promise<OfflineRun> {
+  const simulation = simulateOffline(stream, experiment, options);
   const dir = resolve(outDir);
   await mkdir(dir, { recursive: true });
   await writeRequests(join(dir, 'requests.jsonl'), simulation);

@@ -40,15 +40,41 @@ export interface OfflineSimulation {
 export interface SimulateOptions {
   /** False: step by step, never a stretch of decode steps at once (for tests of the stretches). */
   stretches?: boolean;
+  /** The oracle's first replay, when already made (firstPass() of the same stream and engine). */
+  firstPass?: FirstPass;
 }
 
 export function simulateOffline(stream: RequestStream, experiment: OfflineExperiment, options: SimulateOptions = {}): OfflineSimulation {
   if (!needsFirstPass(experiment)) return replayOnce(stream, experiment, undefined, options);
-  // The oracle reads from a first replay which turns the GPU tier serves whole.
-  const first = replayOnce(stream, { ...experiment, policy: 'lru' }, undefined, options);
-  const r = first.records;
-  const second = replayOnce(stream, experiment, { gpuHitTokens: r.gpuHitTokens, promptTokens: r.promptTokens, outputTokens: r.outputTokens }, options);
+  if (options.firstPass) return replayOnce(stream, experiment, options.firstPass, options);
+  const first = firstPassReplay(stream, experiment, options);
+  const second = replayOnce(stream, experiment, passOf(first), options);
   return { ...second, wallSeconds: first.wallSeconds + second.wallSeconds, cpuSeconds: first.cpuSeconds + second.cpuSeconds };
+}
+
+/**
+ * What the oracle reads the future from: the replay with the GPU tier alone (no CPU tier), which
+ * says what each turn finds there. It depends on neither the CPU tier's size nor its policy, so a
+ * sweep makes it once per stream, rate and engine (firstPassKey).
+ */
+export function firstPass(stream: RequestStream, experiment: OfflineExperiment): FirstPass & { cpuSeconds: number } {
+  const replay = firstPassReplay(stream, experiment, {});
+  return { ...passOf(replay), cpuSeconds: replay.cpuSeconds };
+}
+
+/** Experiments with equal keys share their first pass. */
+export function firstPassKey(e: OfflineExperiment): string {
+  const { policy: _policy, cache_size_gb: _size, conversation_eviction_config: _config, ...rest } = e;
+  return JSON.stringify(rest);
+}
+
+function firstPassReplay(stream: RequestStream, experiment: OfflineExperiment, options: SimulateOptions): OfflineSimulation {
+  return replayOnce(stream, { ...experiment, policy: 'lru', cache_size_gb: 0 }, undefined, { stretches: options.stretches });
+}
+
+function passOf(sim: OfflineSimulation): FirstPass {
+  const r = sim.records;
+  return { gpuHitTokens: r.gpuHitTokens, promptTokens: r.promptTokens, outputTokens: r.outputTokens };
 }
 
 function replayOnce(stream: RequestStream, experiment: OfflineExperiment, firstPass: FirstPass | undefined, options: SimulateOptions): OfflineSimulation {

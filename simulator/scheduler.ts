@@ -7,7 +7,8 @@ import type { CpuTier } from './cpu-tier.ts';
 import { isPunctuation, replyPiece } from './reply.ts';
 import { Deque, type SimRequest } from './request.ts';
 import { EngineStats } from './stats.ts';
-import type { StepWork } from './timing.ts';
+import type { DecodeLines, StepWork } from './timing.ts';
+import { decodeSpan, decodeStep } from './decode-lines.ts';
 
 export interface SchedulerConfig {
   blockSize: number;
@@ -35,6 +36,9 @@ export class Scheduler {
   readonly stats = new EngineStats();
   /** Requests with new output (or a new state) since the driver last flushed. */
   readonly dirty: SimRequest[] = [];
+  // Scratch of decodeSteps: the CPU-tier stores of a stretch, and computed tokens at its start.
+  private readonly storeOrder: number[] = [];
+  private storeBase = new Float64Array(0);
 
   constructor(
     readonly config: SchedulerConfig,
@@ -148,20 +152,18 @@ export class Scheduler {
   /**
    * Virtual-time driver (virtual-engine.ts): how many decode steps, at most `maxSteps`, can run as
    * one stretch. 0 unless every running request is virtual and decoding and nothing waits; then
-   * the stretch ends at the first step in which a request finishes or completes a CPU-tier chunk,
-   * and before the GPU tier would run short of free blocks (no preemption inside a stretch).
+   * the stretch ends at the first step in which a request finishes, and before the GPU tier would
+   * run short of free blocks (no preemption inside a stretch).
    */
   decodeLimit(maxSteps: number): number {
     const running = this.running;
     // Every running request decodes in every step only while they fit in the token budget.
     if (this.waiting.length > 0 || running.length === 0 || running.length > this.config.maxNumBatchedTokens) return 0;
-    const chunk = this.cpu && this.config.saveDecodeCache ? this.cpu.chunkSize : 0;
     let k = maxSteps;
     for (let i = 0; i < running.length; i++) {
       const req = running[i]!;
       if (!req.virtual || req.numTokens - req.numComputed !== 1) return 0;
       k = Math.min(k, req.targetTokens - req.outputLength);
-      if (chunk > 0) k = Math.min(k, (req.numStoredChunks + 1) * chunk - req.numComputed);
     }
     if (k <= 0) return 0;
     while (k > 0 && this.decodeBlocksNeeded(k) > this.pool.numFree) k = Math.floor(k / 2);
@@ -169,26 +171,55 @@ export class Scheduler {
   }
 
   /**
-   * Runs `steps` decode steps (a stretch decodeLimit allowed) as that many schedule() + complete()
-   * rounds would: one token per running request per step, the first step ending at `firstEnd`
-   * and the last at `end` (seconds, on the clock of `now` and of the policies). Physical blocks
-   * are allocated per request rather than step by step, which changes which block holds what, not
-   * what is cached; the inter-token histogram counts the later steps at their mean duration.
+   * Runs `steps` decode steps (a stretch decodeLimit allowed) from `start` as that many
+   * schedule() + complete() rounds would: one token per running request per step, step j lasting
+   * decodeStep(lines, j) (seconds, on the clock of `now` and of the policies). CPU-tier chunks
+   * completed inside are stored at the end of their step, in step order then running order, as
+   * the steps would store them. Physical blocks are allocated per request rather than step by
+   * step, which changes which block holds what, not what is cached; the inter-token histogram
+   * counts the steps after the first at their mean duration.
    */
-  decodeSteps(steps: number, firstEnd: number, end: number): void {
+  decodeSteps(steps: number, start: number, lines: DecodeLines): void {
     const running = this.running;
     const n = running.length;
     const s = this.stats;
+    const firstEnd = start + decodeStep(lines, 0);
+    const end = start + decodeSpan(lines, steps);
     if (steps > 1) s.itl.observe((end - firstEnd) / (steps - 1), n * (steps - 1));
+    const chunk = this.cpu && this.config.saveDecodeCache ? this.cpu.chunkSize : 0;
+    const stores = this.storeOrder;
+    stores.length = 0;
+    let gapFrom = Number.NaN;
+    let gapCount = 0;
+    for (let i = 0; i < n; i++) {
+      const req = running[i]!;
+      if (!this.allocateSlots(req, req.numComputed + steps)) throw new Error('decodeSteps: GPU blocks ran out inside a stretch (decodeLimit checks this)');
+      // Step j leaves numComputed + j + 1 computed: the steps that complete a chunk, keyed to sort.
+      for (let done = (req.numStoredChunks + 1) * chunk; chunk > 0 && done <= req.numComputed + steps; done += chunk) stores.push((done - req.numComputed - 1) * 65_536 + i);
+      // The first step's gaps: most requests sampled at the same instant, observed together.
+      if (req.lastTokenAt !== gapFrom) {
+        if (gapCount > 0) s.itl.observe(firstEnd - gapFrom, gapCount);
+        gapFrom = req.lastTokenAt;
+        gapCount = 0;
+      }
+      gapCount++;
+    }
+    if (gapCount > 0) s.itl.observe(firstEnd - gapFrom, gapCount);
+    if (stores.length > 1) stores.sort((a, b) => a - b);
+    if (this.storeBase.length < n) this.storeBase = new Float64Array(n * 2);
+    const base = this.storeBase;
+    for (let i = 0; i < n; i++) base[i] = running[i]!.numComputed;
+    for (const key of stores) {
+      const j = Math.floor(key / 65_536);
+      const req = running[key - j * 65_536]!;
+      req.numComputed = base[key - j * 65_536]! + j + 1;
+      this.storeChunks(req, start + decodeSpan(lines, j + 1));
+    }
     const finished: SimRequest[] = [];
     for (let i = 0; i < n; i++) {
       const req = running[i]!;
-      const computed = req.numComputed + steps;
-      if (!this.allocateSlots(req, computed)) throw new Error('decodeSteps: GPU blocks ran out inside a stretch (decodeLimit checks this)');
-      req.numComputed = computed;
+      req.numComputed = base[i]! + steps;
       req.numTokens += steps;
-      this.storeChunks(req, end);
-      s.itl.observe(firstEnd - req.lastTokenAt);
       req.lastTokenAt = end;
       if (req.outputLength >= req.targetTokens) finished.push(req);
     }

@@ -119,11 +119,18 @@ export class VirtualEngine {
     const firstEnd = start + decodeStep(lines, 0);
     const end = start + decodeSpan(lines, steps);
     const o = this.observer;
-    for (let i = 0; i < n; i++) o.gaps(firstEnd - running[i]!.lastTokenAt, 1);
+    // The first step's gaps: from each request's last token, most of them at `start`.
+    let fromStart = 0;
+    for (let i = 0; i < n; i++) {
+      const last = running[i]!.lastTokenAt;
+      if (last === start) fromStart++;
+      else o.gaps(firstEnd - last, 1);
+    }
+    if (fromStart > 0) o.gaps(firstEnd - start, fromStart);
     if (steps > 1) o.gapSpan(decodeStep(lines, 1), decodeStep(lines, steps - 1), steps - 1, n, end - firstEnd);
     o.tokenSpan(firstEnd, end, steps, n);
     this.notePeak(s.decodeBlocksNeeded(steps));
-    s.decodeSteps(steps, firstEnd, end);
+    s.decodeSteps(steps, start, lines);
     this.now = end;
   }
 
