@@ -7,6 +7,7 @@
 // - `conversation_aware`: the chunks of the conversation (the request's `user`) with the lowest
 //   score go first, deepest chunk first; see conversationScore below and docs/simulator.md.
 import { HashIndex } from './hash-index.ts';
+import { HolderIndex, type Ranked } from './holder-index.ts';
 
 export interface ConversationEvictionConfig {
   /** Seconds: how fast a conversation's score decays once it has been idle past the interval. */
@@ -59,7 +60,7 @@ interface Chunk {
   newer: Chunk | undefined;
 }
 
-interface Conversation {
+interface Conversation extends Ranked {
   id: string;
   /** The scorer's handle (scored policies), else 0. */
   handle: number;
@@ -109,6 +110,9 @@ class ChunkTable {
   }
 }
 
+/** The owner of every chunk under LRU, which does not evict by conversation. */
+const LRU_OWNER: Conversation = { id: '', handle: 0, turns: 0, lastReference: 0, chunks: [], holderSeq: 0, rankVersion: 0 };
+
 export interface CpuTierCounters {
   lookupTokens: number;
   lookupHitTokens: number;
@@ -123,7 +127,7 @@ export class CpuTier {
   private oldest: Chunk | undefined;
   private newest: Chunk | undefined;
   private readonly conversations = new Map<string, Conversation>();
-  private readonly holders = new Set<Conversation>(); // conversations owning at least one chunk
+  private readonly holders = new HolderIndex<Conversation>(); // conversations owning at least one chunk
   // The last victim chosen, reused while no score or holder has changed (evicting a conversation's
   // chunks changes no score), so a store that evicts many chunks scans the holders once.
   private victim: Conversation | undefined;
@@ -147,9 +151,12 @@ export class CpuTier {
 
   /** A new request of conversation `id` at simulated time `now` (seconds): one more turn. */
   beginRequest(id: string, now: number): void {
+    // LRU ranks chunks, not conversations: nothing to keep per conversation.
+    if (this.policy.kind === 'lru') return;
     const c = this.conversation(id);
     c.turns++;
     c.lastReference = now;
+    this.holders.moved(c);
     this.victim = undefined;
     if (this.policy.kind === 'scored') this.policy.scorer.begin(c.handle, now);
   }
@@ -189,7 +196,7 @@ export class CpuTier {
   /** Stores chunks [from, to) of `chunkHashes`, evicting as the policy says. */
   store(id: string, chunkHashes: readonly number[], from: number, to: number, now: number): void {
     if (this.capacityChunks === 0) return;
-    const owner = this.conversation(id);
+    const owner = this.policy.kind === 'lru' ? LRU_OWNER : this.conversation(id);
     for (let i = from; i < to; i++) {
       const key = chunkHashes[i]!;
       if (this.chunks.has(key)) continue;
@@ -197,8 +204,11 @@ export class CpuTier {
       const chunk: Chunk = { key, owner, older: undefined, newer: undefined };
       this.chunks.add(chunk);
       this.append(chunk);
-      owner.chunks.push(key);
-      this.hold(owner);
+      // Only the conversation policies evict by owner: under LRU the lists would only grow.
+      if (this.policy.kind !== 'lru') {
+        owner.chunks.push(key);
+        this.hold(owner);
+      }
       this.counters.storedTokens += this.chunkSize;
     }
   }
@@ -214,7 +224,7 @@ export class CpuTier {
   private conversation(id: string): Conversation {
     let c = this.conversations.get(id);
     if (!c) {
-      c = { id, handle: this.policy.kind === 'scored' ? this.policy.scorer.attach(id) : 0, turns: 0, lastReference: 0, chunks: [] };
+      c = { id, handle: this.policy.kind === 'scored' ? this.policy.scorer.attach(id) : 0, turns: 0, lastReference: 0, chunks: [], holderSeq: 0, rankVersion: 0 };
       this.conversations.set(id, c);
     }
     return c;
@@ -256,6 +266,20 @@ export class CpuTier {
     }
   }
 
+  /** A scored policy's victim: the lowest score at `now` (ties: the earliest referenced, then the earliest holder). */
+  private scanForVictim(scorer: ConversationScorer, now: number): Conversation | undefined {
+    let victim: Conversation | undefined;
+    let victimScore = Infinity;
+    for (const c of this.holders) {
+      const s = scorer.score(c.handle, c.turns, c.lastReference, now);
+      if (s < victimScore || (s === victimScore && victim !== undefined && c.lastReference < victim.lastReference)) {
+        victim = c;
+        victimScore = s;
+      }
+    }
+    return victim;
+  }
+
   /** Evicts one chunk; false when the policy would rather not store (conversation-aware bypass). */
   private evictOne(storing: Conversation, now: number): boolean {
     if (this.policy.kind === 'lru') {
@@ -268,15 +292,7 @@ export class CpuTier {
     for (;;) {
       let victim = this.victimAt === now && this.victim && this.holders.has(this.victim) ? this.victim : undefined;
       if (!victim) {
-        let victimScore = Infinity;
-        for (const c of this.holders) {
-          const s =
-            policy.kind === 'scored' ? policy.scorer.score(c.handle, c.turns, c.lastReference, now) : conversationScore(c.turns, now - c.lastReference, policy.config);
-          if (s < victimScore || (s === victimScore && victim !== undefined && c.lastReference < victim.lastReference)) {
-            victim = c;
-            victimScore = s;
-          }
-        }
+        victim = policy.kind === 'scored' ? this.scanForVictim(policy.scorer, now) : this.holders.victim(now, (c, t) => conversationScore(c.turns, t - c.lastReference, policy.config));
         this.victim = victim;
         this.victimAt = now;
       }

@@ -10,6 +10,9 @@ export interface OutputSink {
   flush(req: SimRequest): void;
 }
 
+/** The token ids of every virtual request: none (nothing is ever pushed onto it). */
+const NO_TOKENS: number[] = [];
+
 export class SimRequest {
   state: RequestState = 'waiting';
   /** Prompt then generated token ids; empty for a virtual request (see `virtual`). */
@@ -65,7 +68,7 @@ export class SimRequest {
     readonly chunkHashes: number[] = [],
   ) {
     this.virtual = typeof prompt === 'number';
-    this.tokens = typeof prompt === 'number' ? [] : prompt;
+    this.tokens = typeof prompt === 'number' ? NO_TOKENS : prompt;
     this.promptLength = this.numTokens = typeof prompt === 'number' ? prompt : prompt.length;
   }
 

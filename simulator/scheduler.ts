@@ -39,6 +39,8 @@ export class Scheduler {
   // Scratch of decodeSteps: the CPU-tier stores of a stretch, and computed tokens at its start.
   private readonly storeOrder: number[] = [];
   private storeBase = new Float64Array(0);
+  /** Blocks held once the last decodeSteps had allocated its blocks (before finished requests freed theirs). */
+  stretchHeldBlocks = 0;
 
   constructor(
     readonly config: SchedulerConfig,
@@ -165,9 +167,8 @@ export class Scheduler {
       if (!req.virtual || req.numTokens - req.numComputed !== 1) return 0;
       k = Math.min(k, req.targetTokens - req.outputLength);
     }
-    if (k <= 0) return 0;
     while (k > 0 && this.decodeBlocksNeeded(k) > this.pool.numFree) k = Math.floor(k / 2);
-    return k;
+    return Math.max(0, k);
   }
 
   /**
@@ -205,6 +206,7 @@ export class Scheduler {
       gapCount++;
     }
     if (gapCount > 0) s.itl.observe(firstEnd - gapFrom, gapCount);
+    this.stretchHeldBlocks = this.pool.usable - this.pool.numFree;
     if (stores.length > 1) stores.sort((a, b) => a - b);
     if (this.storeBase.length < n) this.storeBase = new Float64Array(n * 2);
     const base = this.storeBase;

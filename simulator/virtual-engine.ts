@@ -84,7 +84,7 @@ export class VirtualEngine {
       // Only possible for a request larger than the whole GPU tier, which the caller rejects first.
       throw new Error(`no request can be scheduled: ${s.waiting.length} waiting, none running`);
     }
-    this.notePeak(0);
+    this.notePeak(s.pool.usable - s.pool.numFree);
     if (entries.length > this.outBefore.length) {
       this.outBefore = new Int32Array(entries.length * 2);
       this.lastBefore = new Float64Array(entries.length * 2);
@@ -129,21 +129,25 @@ export class VirtualEngine {
     if (fromStart > 0) o.gaps(firstEnd - start, fromStart);
     if (steps > 1) o.gapSpan(decodeStep(lines, 1), decodeStep(lines, steps - 1), steps - 1, n, end - firstEnd);
     o.tokenSpan(firstEnd, end, steps, n);
-    this.notePeak(s.decodeBlocksNeeded(steps));
     s.decodeSteps(steps, start, lines);
+    this.notePeak(s.stretchHeldBlocks);
     this.now = end;
   }
 
-  /** Usage once the step's blocks are allocated (`more`: blocks a stretch is about to take). */
-  private notePeak(more: number): void {
-    const pool = this.scheduler.pool;
-    const usage = pool.usable === 0 ? 0 : (pool.usable - pool.numFree + more) / pool.usable;
+  /** Usage with `held` blocks held by requests (once a step's blocks are allocated). */
+  private notePeak(held: number): void {
+    const usable = this.scheduler.pool.usable;
+    const usage = usable === 0 ? 0 : held / usable;
     if (usage > this.peakKvUsage) this.peakKvUsage = usage;
   }
 
+  /** Tells the sinks of finished requests: offline, nothing reads tokens as they come. */
   private flush(): void {
     const dirty = this.scheduler.dirty;
-    for (let i = 0; i < dirty.length; i++) dirty[i]!.sink.flush(dirty[i]!);
+    for (let i = 0; i < dirty.length; i++) {
+      const req = dirty[i]!;
+      if (req.state === 'finished') req.sink.flush(req);
+    }
     dirty.length = 0;
   }
 }
