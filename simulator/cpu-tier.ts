@@ -36,6 +36,12 @@ export interface ConversationScorer {
   begin(handle: number, now: number): void;
   /** How much keeping the conversation's chunks is worth at `now`. */
   score(handle: number, turns: number, lastReference: number, now: number): number;
+  /**
+   * Optional, for a scorer whose scores never fall as `now` grows while nothing else changes: the
+   * tier gives a callback to call whenever a conversation's score inputs change other than through
+   * begin(); it then ranks holders lazily (holder-index.ts) instead of scoring them all.
+   */
+  watch?(changed: (handle: number) => void): void;
 }
 
 export type EvictionPolicy =
@@ -127,7 +133,9 @@ export class CpuTier {
   private oldest: Chunk | undefined;
   private newest: Chunk | undefined;
   private readonly conversations = new Map<string, Conversation>();
-  private readonly holders = new HolderIndex<Conversation>(); // conversations owning at least one chunk
+  private readonly holders: HolderIndex<Conversation>; // conversations owning at least one chunk
+  /** Scored policies: conversations by the scorer's handle. */
+  private readonly byHandle = new Map<number, Conversation>();
   // The last victim chosen, reused while no score or holder has changed (evicting a conversation's
   // chunks changes no score), so a store that evicts many chunks scans the holders once.
   private victim: Conversation | undefined;
@@ -139,7 +147,17 @@ export class CpuTier {
     readonly chunkSize: number,
     readonly chunkBytes: number,
     readonly policy: EvictionPolicy,
-  ) {}
+  ) {
+    const rising = policy.kind === 'scored' && policy.scorer.watch !== undefined;
+    this.holders = new HolderIndex<Conversation>(rising ? 'rising' : 'turns');
+    if (rising) {
+      policy.scorer.watch!((handle) => {
+        const c = this.byHandle.get(handle);
+        if (c) this.holders.moved(c);
+        this.victim = undefined;
+      });
+    }
+  }
 
   get numChunks(): number {
     return this.chunks.size;
@@ -225,6 +243,7 @@ export class CpuTier {
     let c = this.conversations.get(id);
     if (!c) {
       c = { id, handle: this.policy.kind === 'scored' ? this.policy.scorer.attach(id) : 0, turns: 0, lastReference: 0, chunks: [], holderSeq: 0, rankVersion: 0 };
+      if (this.policy.kind === 'scored') this.byHandle.set(c.handle, c);
       this.conversations.set(id, c);
     }
     return c;
@@ -292,7 +311,9 @@ export class CpuTier {
     for (;;) {
       let victim = this.victimAt === now && this.victim && this.holders.has(this.victim) ? this.victim : undefined;
       if (!victim) {
-        victim = policy.kind === 'scored' ? this.scanForVictim(policy.scorer, now) : this.holders.victim(now, (c, t) => conversationScore(c.turns, t - c.lastReference, policy.config));
+        if (policy.kind === 'conversation_aware') victim = this.holders.victim(now, (c, t) => conversationScore(c.turns, t - c.lastReference, policy.config));
+        else if (policy.scorer.watch) victim = this.holders.risingVictim(now, (c, t) => policy.scorer.score(c.handle, c.turns, c.lastReference, t));
+        else victim = this.scanForVictim(policy.scorer, now);
         this.victim = victim;
         this.victimAt = now;
       }

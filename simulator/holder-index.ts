@@ -1,11 +1,14 @@
-// The conversations holding CPU-tier chunks, and which of them conversation_aware evicts first,
-// without scoring every one at every store. Within one turn count every conversation has the same
-// score base, and its score never falls as its last reference gets later, so the lowest of a turn
-// count is its earliest referenced (ties: the earliest to become a holder, the order a scan of the
-// holders in insertion order keeps). A heap per turn count gives those; the victim is the lowest
-// of the heads, each scored exactly as a scan would score it: the same choice as scanning all
-// holders, at the cost of the distinct turn counts instead of the holders.
-
+// The conversations holding CPU-tier chunks, and which of them a conversation policy evicts first,
+// without scoring every holder at every store. Two rankings, each the same choice as a scan of all
+// holders in the order they became holders (lowest score, then the earliest referenced, then the
+// earliest holder):
+// - by turn count (conversation_aware): within one turn count every conversation has the same score
+//   base and its score never falls as its last reference gets later, so the lowest of a turn count
+//   is its earliest referenced; a heap per turn count gives those, and the victim is the lowest of
+//   the heads, each scored as a scan would: the cost of the distinct turn counts, not the holders.
+// - rising (a scorer whose scores never fall as time passes, between changes it reports: the
+//   oracle's): one heap keyed by a score computed earlier, a lower bound of the current one; the
+//   head is scored again until its key is current, and then no other holder can score lower.
 export interface Ranked {
   turns: number;
   lastReference: number;
@@ -18,15 +21,17 @@ export interface Ranked {
 interface Entry<C extends Ranked> {
   c: C;
   version: number;
+  /** Rising ranking: a lower bound of the score; by turn count: 0. */
+  key: number;
   at: number;
   seq: number;
 }
 
 function before<C extends Ranked>(a: Entry<C>, b: Entry<C>): boolean {
-  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+  return a.key < b.key || (a.key === b.key && (a.at < b.at || (a.at === b.at && a.seq < b.seq)));
 }
 
-/** A binary min-heap of entries by (last reference, holder order). */
+/** A binary min-heap of entries by (key, last reference, holder order). */
 class EntryHeap<C extends Ranked> {
   readonly items: Entry<C>[] = [];
 
@@ -61,8 +66,15 @@ class EntryHeap<C extends Ranked> {
   }
 }
 
+export type Ranking = 'turns' | 'rising';
+
+/** The rising ranking's heap, in the map of the per-turn-count heaps (turn counts are >= 0). */
+const RISING = -1;
+
 export class HolderIndex<C extends Ranked> {
   private readonly members = new Set<C>();
+  constructor(private readonly ranking: Ranking = 'turns') {}
+
   private readonly byTurns = new Map<number, EntryHeap<C>>();
   private nextSeq = 0;
   /** Entries in the heaps, stale ones included. */
@@ -99,7 +111,7 @@ export class HolderIndex<C extends Ranked> {
     this.entries = 0;
     for (const c of this.members) {
       this.entries++;
-      this.heapOf(c.turns).push({ c, version: c.rankVersion, at: c.lastReference, seq: c.holderSeq });
+      this.heapOf(this.ranking === 'rising' ? RISING : c.turns).push({ c, version: c.rankVersion, key: this.ranking === 'rising' ? -Infinity : 0, at: c.lastReference, seq: c.holderSeq });
     }
   }
 
@@ -145,6 +157,30 @@ export class HolderIndex<C extends Ranked> {
     return victim;
   }
 
+  /**
+   * Rising ranking: the holder with the lowest `score` at `now` (ties: the earliest referenced,
+   * then the earliest holder), for a score that never falls as `now` grows while the holder's rank
+   * is unchanged (moved() is called on every other change).
+   */
+  risingVictim(now: number, score: (c: C, now: number) => number): C | undefined {
+    const heap = this.heapOf(RISING);
+    const items = heap.items;
+    while (items.length > 0) {
+      const top = items[0]!;
+      heap.pop();
+      if (top.version !== top.c.rankVersion) {
+        this.entries--;
+        continue;
+      }
+      const s = score(top.c, now);
+      const current = s === top.key;
+      top.key = s;
+      heap.push(top);
+      if (current) return top.c;
+    }
+    return undefined;
+  }
+
   /** Holders in the order they became holders (what a scan visits). */
   *[Symbol.iterator](): IterableIterator<C> {
     yield* this.members;
@@ -154,6 +190,7 @@ export class HolderIndex<C extends Ranked> {
     c.rankVersion++;
     // Stale entries leave a heap when they reach its head; rebuild when they pile up anyway.
     if (++this.entries > 4 * this.members.size + 1024) this.rebuild();
-    this.heapOf(c.turns).push({ c, version: c.rankVersion, at: c.lastReference, seq: c.holderSeq });
+    // A rising entry starts below any score: it is scored when it reaches the head.
+    this.heapOf(this.ranking === 'rising' ? RISING : c.turns).push({ c, version: c.rankVersion, key: this.ranking === 'rising' ? -Infinity : 0, at: c.lastReference, seq: c.holderSeq });
   }
 }

@@ -24,7 +24,7 @@ function importsOf(file: string): Array<{ specifier: string; folder: string | nu
   });
 }
 
-const BELOW_THE_CLI = ['activities', 'workers', 'workflows', 'domain', 'platform', 'config-files', 'simulator', 'loadgen', 'report'];
+const BELOW_THE_CLI = ['activities', 'workers', 'workflows', 'domain', 'platform', 'config-files', 'simulator', 'loadgen', 'offline', 'report'];
 
 describe('layers', () => {
   it.each(BELOW_THE_CLI)('%s/ imports nothing from client/', (folder) => {

@@ -48,6 +48,7 @@ export class OracleScorer implements ConversationScorer {
   /** After each turn, its conversation's next turn that needs the CPU tier (-1: none). */
   private readonly nextUser: Int32Array;
   private readonly numbers: Map<string, number>;
+  private changed: (handle: number) => void = () => {};
 
   constructor(
     private readonly plan: ReplayPlan,
@@ -74,6 +75,11 @@ export class OracleScorer implements ConversationScorer {
     }
   }
 
+  /** Scores only rise with time (the next use comes closer); changes outside begin() are reported. */
+  watch(changed: (handle: number) => void): void {
+    this.changed = changed;
+  }
+
   attach(id: string): number {
     const c = this.numbers.get(id);
     if (c === undefined) throw new Error(`oracle: conversation '${id}' is not in the replay`);
@@ -90,12 +96,14 @@ export class OracleScorer implements ConversationScorer {
     } else {
       this.setUser(c, this.nextUser[index]!);
     }
+    this.changed(c);
   }
 
   /** Turn `index` failed before reaching the engine: the next need comes after it. */
   skipped(c: number, index: number): void {
     this.current[c] = index;
     this.setUser(c, this.nextUser[index]!);
+    this.changed(c);
   }
 
   /** The conversation's request was scheduled (it retrieved what it needed): the next need is later. */

@@ -66,3 +66,42 @@ describe('HolderIndex', () => {
     expect(checks).toBeGreaterThan(500);
   });
 });
+
+describe('HolderIndex, rising ranking', () => {
+  it.each([11, 12, 13])('picks what a scan picks for scores that rise with time between reported changes (seed %i)', (seed) => {
+    const rand = random(seed);
+    const all: (C & { base: number; slope: number })[] = Array.from({ length: 50 }, (_, id) => ({ id, turns: 0, lastReference: 0, holderSeq: 0, rankVersion: 0, base: 0, slope: 0 }));
+    // Scores on a coarse grid, so that ties (of score, then of last reference) happen often; -Infinity for some.
+    const score = (c: (typeof all)[number], now: number) => (c.base === -1 ? -Infinity : Math.floor(c.base + c.slope * now));
+    const index = new HolderIndex<(typeof all)[number]>('rising');
+    let now = 0;
+    let checks = 0;
+    for (let step = 0; step < 20_000; step++) {
+      const c = all[Math.floor(rand() * all.length)]!;
+      const r = rand();
+      if (r < 0.25) now += rand() < 0.5 ? 0 : rand() * 5;
+      else if (r < 0.45) {
+        // A reported change: a new score line (it may fall), maybe a new last reference.
+        c.base = rand() < 0.1 ? -1 : Math.floor(rand() * 20);
+        c.slope = rand() < 0.3 ? 0 : rand();
+        if (rand() < 0.5) c.lastReference = now;
+        index.moved(c);
+      } else if (r < 0.7) index.add(c);
+      else if (r < 0.85) index.delete(c);
+      else {
+        let expected: (typeof all)[number] | undefined;
+        let best = Infinity;
+        for (const h of index) {
+          const s = score(h, now);
+          if (s < best || (s === best && expected !== undefined && h.lastReference < expected.lastReference)) {
+            expected = h;
+            best = s;
+          }
+        }
+        expect(index.risingVictim(now, score)?.id, `step ${step}`).toBe(expected?.id);
+        checks++;
+      }
+    }
+    expect(checks).toBeGreaterThan(1000);
+  });
+});
