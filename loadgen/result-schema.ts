@@ -99,7 +99,8 @@ export type OfflineFacts = z.infer<typeof OfflineFacts>;
 
 export const LoadgenResult = z.object({
   date: z.string(),
-  backend: z.literal('openai-chat'),
+  /** `offline`: written by an offline cache model (offline/), not by a client of a server. */
+  backend: z.enum(['openai-chat', 'offline']),
   base_url: z.string(),
   model_id: z.string(),
   dataset: z.string(),
