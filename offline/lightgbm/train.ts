@@ -51,25 +51,36 @@ function tableJson(mode: LightgbmMode, events: readonly ConversationEvent[]): { 
   return { json: JSON.stringify({ mode, feature_names: FEATURE_NAMES, rows }), rows: set.rows };
 }
 
+/** Where trained models are kept by default: <data dir>/cache/lightgbm. */
+export function defaultModelCache(): string {
+  return join(dataDir(), 'cache', 'lightgbm');
+}
+
 /** Where a model trained on exactly these rows with this trainer is kept (same rows, same model). */
-function cacheDirFor(table: string): string {
+function cacheDirFor(cacheRoot: string, table: string): string {
   const hash = createHash('sha256').update(table).update(readFileSync(TRAIN_SCRIPT_PATH)).update(readFileSync(REQUIREMENTS_PATH)).digest('hex');
-  return join(dataDir(), 'cache', 'lightgbm', hash.slice(0, 24));
+  return join(cacheRoot, hash.slice(0, 24));
 }
 
 /**
- * Trains a scorer; training.json, model.txt, trainer.log and report.json end up in `workDir`. A
+ * Trains a scorer and copies its model.txt and report.json into `workDir`. The training table,
+ * the trainer's log and the model stay in a folder of `modelCache` named by the rows' hash, so a
  * model trained before on the same rows is reused (training is deterministic). Throws
  * LightgbmUnavailableError when no Python with lightgbm can be provisioned.
  */
-export async function trainScorer(events: readonly ConversationEvent[], mode: LightgbmMode, workDir: string): Promise<TrainedScorer> {
+export async function trainScorer(
+  events: readonly ConversationEvent[],
+  mode: LightgbmMode,
+  workDir: string,
+  modelCache = defaultModelCache(),
+): Promise<TrainedScorer> {
   const started = performance.now();
   await mkdir(workDir, { recursive: true });
   const { json, rows } = tableJson(mode, events);
   if (rows === 0) throw new Error(`LightGBM training: the training events (${events.length}) hold no completed turn`);
   const modelPath = join(workDir, 'model.txt');
   const reportPath = join(workDir, 'report.json');
-  const cacheDir = cacheDirFor(json);
+  const cacheDir = cacheDirFor(modelCache, json);
   const cached = existsSync(join(cacheDir, 'report.json'));
   if (!cached) await runTrainer(json, cacheDir);
   await copyFile(join(cacheDir, 'model.txt'), modelPath);

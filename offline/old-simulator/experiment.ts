@@ -38,22 +38,26 @@ interface Scoring {
   lightgbm: OldSimulatorFigures['lightgbm'];
   /** First request counted (0-based). */
   windowFrom: number;
-  windowDescription: string;
 }
 
-async function prepareScoring(s: OldSimulatorSettings, events: ConversationEvent[], outDir: string): Promise<Scoring> {
+export interface OldSimulatorOptions {
+  /** Folder of trained LightGBM models reused across experiments (default <data dir>/cache/lightgbm). */
+  modelCache?: string;
+}
+
+async function prepareScoring(s: OldSimulatorSettings, events: ConversationEvent[], outDir: string, options: OldSimulatorOptions): Promise<Scoring> {
   const sends = sendCount(events);
   const fromFraction = (f: number) => Math.floor(f * sends);
   let windowFrom = s.evaluate_from === undefined ? 0 : fromFraction(s.evaluate_from);
-  if (s.policy === 'lru') return { scorer: undefined, lightgbm: null, windowFrom, windowDescription: '' };
-  if (s.policy === 'conversation_aware') return { scorer: ruleScorer(), lightgbm: null, windowFrom, windowDescription: '' };
-  if (s.policy === 'oracle') return { scorer: oracleScorer(events), lightgbm: null, windowFrom, windowDescription: '' };
+  if (s.policy === 'lru') return { scorer: undefined, lightgbm: null, windowFrom };
+  if (s.policy === 'conversation_aware') return { scorer: ruleScorer(), lightgbm: null, windowFrom };
+  if (s.policy === 'oracle') return { scorer: oracleScorer(events), lightgbm: null, windowFrom };
   const { mode, training } = s.lightgbm;
   const workDir = join(outDir, 'lightgbm');
   if (training.kind === 'model') {
     const model = readLightgbmModel(training.path);
     const lightgbm = { mode, trained_on: `the model ${training.path}`, model_path: training.path, training_seconds: 0, report: null };
-    return { scorer: lightgbmScorer(model), lightgbm, windowFrom, windowDescription: '' };
+    return { scorer: lightgbmScorer(model), lightgbm, windowFrom };
   }
   let trainEvents: ConversationEvent[];
   let trainedOn: string;
@@ -70,9 +74,9 @@ async function prepareScoring(s: OldSimulatorSettings, events: ConversationEvent
     trainEvents = other.events;
     trainedOn = `all ${other.events.length} events of ${other.source.files[0]}`;
   }
-  const trained = await trainScorer(trainEvents, mode, workDir);
+  const trained = await trainScorer(trainEvents, mode, workDir, options.modelCache);
   const lightgbm = { mode, trained_on: trainedOn, model_path: trained.modelPath, training_seconds: trained.trainingSeconds, report: trained.report };
-  return { scorer: lightgbmScorer(trained.model), lightgbm, windowFrom, windowDescription: '' };
+  return { scorer: lightgbmScorer(trained.model), lightgbm, windowFrom };
 }
 
 function policyFor(scorer: EventScorer | undefined): Policy {
@@ -103,13 +107,13 @@ async function writeRequests(path: string, model: OldCacheModel): Promise<void> 
  * generator's fields, hit ratios as the external tier's, latencies null) with an `old_simulator`
  * block of the model's own figures, which it also returns.
  */
-export async function runOldSimulatorExperiment(input: OldSimulatorInput, outDir: string): Promise<OldSimulatorFigures> {
+export async function runOldSimulatorExperiment(input: OldSimulatorInput, outDir: string, options: OldSimulatorOptions = {}): Promise<OldSimulatorFigures> {
   const s = OldSimulatorInput.parse(input);
   await mkdir(outDir, { recursive: true });
   const t0 = performance.now();
   const stream = readOldSource(s.source);
   const t1 = performance.now();
-  const scoring = await prepareScoring(s, stream.events, outDir);
+  const scoring = await prepareScoring(s, stream.events, outDir, options);
   const t2 = performance.now();
   const model = new OldCacheModel({
     cacheSizeGb: s.cache_size_gb,

@@ -4,6 +4,7 @@
 // lookup, a done the reply size and time of the client line; turns the server never looked up
 // (lookups over 16,384 tokens are dropped) are left out; then all are sorted by time (stable).
 import { existsSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { UserError } from '../../domain/errors.ts';
 import type { ConversationEvent } from '../lightgbm/training-set.ts';
 import { forEachLine } from './lines.ts';
@@ -31,8 +32,16 @@ export interface OldEventStream {
   };
 }
 
+/**
+ * The client log beside a server log: every `server` of the path replaced by `client`, as the old
+ * tool does; when that file does not exist, the replacement in the file name only (a folder named
+ * `...server...` above the logs would otherwise send the old rule elsewhere).
+ */
 export function clientLogPath(serverLog: string): string {
-  return serverLog.replaceAll('server', 'client');
+  const whole = serverLog.replaceAll('server', 'client');
+  if (existsSync(whole)) return whole;
+  const local = join(dirname(serverLog), basename(serverLog).replaceAll('server', 'client'));
+  return existsSync(local) ? local : whole;
 }
 
 /** Sorts by time keeping equal times in their order (Array.prototype.sort is stable). */
