@@ -166,3 +166,34 @@ describe('LightGBM scorer, trained by the real library', () => {
     expect(mean(soon) - mean(never)).toBeGreaterThan(2);
   }, 5 * 60_000);
 });
+
+describe('provisioning errors', () => {
+  async function withEnv(vars: Record<string, string | undefined>, body: () => Promise<void>): Promise<void> {
+    const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+    const set = (values: Record<string, string | undefined>) => {
+      for (const [k, v] of Object.entries(values)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    };
+    set(vars);
+    try {
+      await body();
+    } finally {
+      set(saved);
+    }
+  }
+
+  it('names the Python that cannot make the venv', async () => {
+    await withEnv({ KVSWEEP_HOME: join(dir, 'home'), KVSWEEP_PYTHON: join(dir, 'no-python'), KVSWEEP_LIGHTGBM_PYTHON: undefined }, async () => {
+      await expect(provisionLightgbm()).rejects.toThrow(/^LightGBM is not available: '.*no-python' does not run .*set KVSWEEP_PYTHON/s);
+    });
+  });
+
+  it('names a given Python that cannot import lightgbm', async () => {
+    // /bin/false stands for a Python without lightgbm: the import check exits non-zero.
+    await withEnv({ KVSWEEP_LIGHTGBM_PYTHON: '/bin/false' }, async () => {
+      await expect(provisionLightgbm()).rejects.toThrow('LightGBM is not available: KVSWEEP_LIGHTGBM_PYTHON=/bin/false cannot import lightgbm and numpy');
+    });
+  });
+});
