@@ -7,7 +7,7 @@ import type { ConversationEvent } from '../lightgbm/training-set.ts';
 import type { OldSimulatorFigures } from './schema.ts';
 
 const EMPTY_DISTRIBUTION = { count: 0, mean: null, median: null, p90: null, p99: null, 'p99.9': null, max: null };
-export const LATENCY_NOTE = 'old-simulator: a cache model without time; latency figures are null';
+export const LATENCY_NOTE = 'old-simulator: a cache model without time; latency figures are null, max_output_tokens_per_s 0';
 
 /** Trace facts result.json reports besides the cache figures. */
 export interface TraceFacts {

@@ -40,7 +40,9 @@ function tokensOf(text: string | undefined, fallback: number, where: string, col
 export function convertTrace(path: string, decodeTokensPerSecond = DEFAULT_DECODE_TOKENS_PER_SECOND): OldEventStream {
   if (!(decodeTokensPerSecond > 0)) throw new UserError(`decode speed must be a positive number of tokens per second, not ${decodeTokensPerSecond}`);
   const conversations = new Map<string, Conversation>();
-  const timed: Array<{ micros: number; event: ConversationEvent }> = [];
+  // Events in row order and their times in microseconds, side by side (no wrapper per event).
+  const events: ConversationEvent[] = [];
+  const micros: number[] = [];
   let dropped = 0;
   let unmatched = 0;
   forEachLine(path, 'trace CSV', (line, lineNumber) => {
@@ -75,14 +77,15 @@ export function convertTrace(path: string, decodeTokensPerSecond = DEFAULT_DECOD
       return;
     }
     const done = send + timedeltaMicros(reply / decodeTokensPerSecond);
-    timed.push({ micros: send, event: { kind: 'send', conversation: c.id, turn: c.turns, time: loggedSeconds(send), tokens: input } });
-    timed.push({ micros: done, event: { kind: 'done', conversation: c.id, turn: c.turns, time: loggedSeconds(done), tokens: reply } });
+    events.push({ kind: 'send', conversation: c.id, turn: c.turns, time: loggedSeconds(send), tokens: input });
+    events.push({ kind: 'done', conversation: c.id, turn: c.turns, time: loggedSeconds(done), tokens: reply });
+    micros.push(send, done);
   });
-  if (timed.length === 0) throw new UserError(`${path}: no rows`);
-  // The converter sorts the client log at microseconds; the reader sorts again at milliseconds.
-  timed.sort((a, b) => a.micros - b.micros);
+  if (events.length === 0) throw new UserError(`${path}: no rows`);
+  // The converter sorts the client log at microseconds (stable); the reader sorts again at milliseconds.
+  const order = Uint32Array.from(events, (_, i) => i).sort((a, b) => micros[a]! - micros[b]! || a - b);
   return {
-    events: sortByTime(timed.map((t) => t.event)),
+    events: sortByTime(Array.from(order, (i) => events[i]!)),
     source: { kind: 'trace-csv', files: [path], unmatched_events: unmatched, dropped_long_lookups: dropped, unparsed_timestamps: 0 },
   };
 }
