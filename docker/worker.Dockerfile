@@ -33,6 +33,7 @@ COPY workers workers
 COPY simulator simulator
 COPY loadgen loadgen
 COPY report report
+COPY offline offline
 
 # Stage 2: vLLM's image with Node and kvsweep added.
 FROM ${VLLM_IMAGE}
