@@ -14,6 +14,8 @@ export interface ExitInfo {
 
 export interface HostProcess {
   key: string;
+  /** What was started, for failure messages. */
+  argv: readonly string[];
   pid: number;
   /** The process leads its own group: pgid === pid. */
   pgid: number;
@@ -70,6 +72,7 @@ export class HostProcesses {
       const pid = child.pid!;
       const record: HostProcess = {
         key,
+        argv,
         pid,
         pgid: pid,
         logPath: options.logPath,

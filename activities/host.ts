@@ -10,7 +10,8 @@ import { experimentWorkflowId, leaseProcessKeys, leaseRequestId } from '../domai
 import { OFFLINE_EXPERIMENT_MESSAGE, renderClientCommand, renderServerCommand } from '../domain/server-command.ts';
 import { AttemptMarker } from '../domain/records.ts';
 import { readRecord, tailLines, writeJsonAtomic } from '../platform/files.ts';
-import type { HostProcesses } from './host-processes.ts';
+import { formatProcessFailure, type ProcessEnd } from '../platform/process-failure.ts';
+import { SpawnError, type HostProcesses } from './host-processes.ts';
 import { reservePort, waitPortFree } from './ports.ts';
 import { waitUntilReady } from './readiness.ts';
 import { collectFrom, type CollectedResults } from './collect.ts';
@@ -122,26 +123,32 @@ export function createHostActivities(deps: HostDeps) {
         return handle;
       } catch (error) {
         reservedPorts.delete(port);
-        throw failure('SpawnError', `could not start the server (${argv[0]}): ${(error as Error).message}`);
+        const reason = error instanceof SpawnError ? error.reason : (error as Error).message;
+        throw failure('SpawnError', formatProcessFailure({ what: 'server', end: { kind: 'not-started', reason }, argv, logPath }));
       }
     },
 
     /** Waits until the server's log matches the ready pattern and its health endpoint answers 200. */
     async awaitServerReady(input: { server: ServerHandle; ready_pattern: string; ready_timeout_s: number; health_path: string }): Promise<{ ready_after_ms: number; pattern_after_ms: number }> {
       const context = Context.current();
-      const process = deps.processes.get(input.server.key);
-      if (!process) throw failure('ServerGone', `server ${input.server.key} is not running on ${deps.hostId} (the worker restarted)`, [], true);
+      const serverProcess = deps.processes.get(input.server.key);
+      if (!serverProcess) throw failure('ServerGone', `server ${input.server.key} is not running on ${deps.hostId} (the worker restarted)`, [], true);
       const result = await waitUntilReady({
         logPath: input.server.log_path,
         logOffset: input.server.log_offset,
         pattern: new RegExp(input.ready_pattern, 'm'),
         healthUrl: `${input.server.base_url}${input.health_path}`,
         timeoutMs: input.ready_timeout_s * 1000,
-        exited: () => process.exited,
+        exited: () => serverProcess.exited,
         heartbeat: (phase) => context.heartbeat({ phase }),
         signal: context.cancellationSignal,
       });
-      if (!result.ready) throw failure(result.reason === 'exited' ? 'ServerExited' : 'ServerNotReady', result.message, await tailLines(input.server.log_path));
+      if (!result.ready) {
+        const exited = result.reason === 'exited';
+        const end: ProcessEnd = exited ? { kind: 'exited', ...result.exit } : { kind: 'timed-out', afterS: input.ready_timeout_s, awaited: result.awaited };
+        const message = formatProcessFailure({ what: 'server', end, during: exited ? 'during start-up' : undefined, argv: serverProcess.argv, logPath: input.server.log_path });
+        throw failure(exited ? 'ServerExited' : 'ServerNotReady', message, await tailLines(input.server.log_path));
+      }
       return { ready_after_ms: Math.round(result.healthyAtMs), pattern_after_ms: Math.round(result.patternAtMs) };
     },
 
@@ -166,12 +173,12 @@ export function createHostActivities(deps: HostDeps) {
       }
       if (ended.kind === 'server-exited') {
         await deps.processes.stop(clientKey, 2_000);
-        const how = ended.exit.signal ? `was killed by ${ended.exit.signal}` : `exited with code ${ended.exit.exitCode}`;
-        throw failure('ServerExited', `server ${how} during the run`, await tailLines(server.log_path));
+        const message = formatProcessFailure({ what: 'server', end: { kind: 'exited', ...ended.exit }, during: 'during the run', argv: serverProcess.argv, logPath: server.log_path });
+        throw failure('ServerExited', message, await tailLines(server.log_path));
       }
       if (ended.exit.exitCode !== 0) {
-        const how = ended.exit.signal ? `was killed by ${ended.exit.signal}` : `exited with code ${ended.exit.exitCode}`;
-        throw failure('ClientFailed', `client ${how}`, await tailLines(logPath));
+        const message = formatProcessFailure({ what: 'client', end: { kind: 'exited', ...ended.exit }, argv, logPath });
+        throw failure('ClientFailed', message, await tailLines(logPath));
       }
       return { exit_code: 0, duration_s };
     },
@@ -191,7 +198,12 @@ export function createHostActivities(deps: HostDeps) {
      * answering the experiment. Returning means nothing of that lease runs here any more.
      */
     async stopLeaseProcesses(input: { request_id: string }): Promise<{ stopped: number }> {
-      const stopped = await deps.processes.stopLease(input.request_id, deps.teardownGraceMs);
+      let stopped: number;
+      try {
+        stopped = await deps.processes.stopLease(input.request_id, deps.teardownGraceMs);
+      } catch (error) {
+        throw failure('TeardownFailed', formatProcessFailure({ what: `processes of lease ${input.request_id}`, end: { kind: 'not-stopped', reason: (error as Error).message } }), [], false);
+      }
       const handle = handles.get(leaseProcessKeys(input.request_id).server);
       if (handle) {
         reservedPorts.delete(handle.port);
@@ -203,8 +215,15 @@ export function createHostActivities(deps: HostDeps) {
     /** Stops the server's process group (SIGTERM, SIGKILL after a grace) and checks its port is free. */
     async teardownServer(input: { server: ServerHandle }): Promise<{ ended: string; duration_ms: number; port_free: boolean; stopped_at: string }> {
       const { server } = input;
-      await deps.processes.stop(leaseProcessKeys(server.key).client, 1_000);
-      const report = (await deps.processes.stop(server.key, deps.teardownGraceMs)) ?? { ended: 'already-gone', durationMs: 0 };
+      const argv = deps.processes.get(server.key)?.argv;
+      let report;
+      try {
+        await deps.processes.stop(leaseProcessKeys(server.key).client, 1_000);
+        report = (await deps.processes.stop(server.key, deps.teardownGraceMs)) ?? { ended: 'already-gone', durationMs: 0 };
+      } catch (error) {
+        // Retryable: a process stuck in the kernel may yet go; the workflow bounds the retries.
+        throw failure('TeardownFailed', formatProcessFailure({ what: 'server', end: { kind: 'not-stopped', reason: (error as Error).message }, argv, logPath: server.log_path }), [], false);
+      }
       const stoppedAt = new Date().toISOString();
       const portFree = await waitPortFree(server.port, 5_000);
       reservedPorts.delete(server.port);

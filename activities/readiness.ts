@@ -21,7 +21,8 @@ export interface ReadinessWatch {
 
 export type ReadinessResult =
   | { ready: true; patternAtMs: number; healthyAtMs: number; elapsedMs: number }
-  | { ready: false; reason: 'exited' | 'timeout'; message: string };
+  | { ready: false; reason: 'exited'; exit: { exitCode: number | undefined; signal: string | undefined } }
+  | { ready: false; reason: 'timeout'; awaited: string };
 
 /** A reader of what a log file gained since the last call. */
 class LogFollower {
@@ -76,13 +77,10 @@ export async function waitUntilReady(watch: ReadinessWatch): Promise<ReadinessRe
     watch.signal.throwIfAborted();
     const now = performance.now();
     const exit = watch.exited();
-    if (exit) {
-      const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.exitCode}`;
-      return { ready: false, reason: 'exited', message: `server ${how} during start-up` };
-    }
+    if (exit) return { ready: false, reason: 'exited', exit };
     if (now - started > watch.timeoutMs) {
-      const what = patternAtMs === undefined ? `its log never matched /${watch.pattern.source}/` : `${watch.healthUrl} never answered 200`;
-      return { ready: false, reason: 'timeout', message: `server not ready after ${Math.round(watch.timeoutMs / 1000)} s: ${what}` };
+      const awaited = patternAtMs === undefined ? `its log never matched /${watch.pattern.source}/` : `${watch.healthUrl} never answered 200`;
+      return { ready: false, reason: 'timeout', awaited };
     }
     if (patternAtMs === undefined && watch.pattern.test(await follower.read())) patternAtMs = performance.now() - started;
     if (patternAtMs !== undefined && (await healthy(watch.healthUrl, watch.signal))) {

@@ -200,7 +200,7 @@ async function readinessRun(trials: number): Promise<Record<string, unknown>> {
     const result = await waitUntilReady({ logPath, logOffset: 0, pattern: /Application startup complete/m, healthUrl: url, timeoutMs: 30_000, exited: () => exited, heartbeat: () => {}, signal: new AbortController().signal });
     const detected = performance.now();
     const healthy = await prober;
-    if (!result.ready) throw new Error(`trial ${t}: ${result.message}`);
+    if (!result.ready) throw new Error(`trial ${t}: ${result.reason === 'exited' ? 'the server exited' : result.awaited}`);
     delays.push(Math.max(0, detected - healthy));
     child.kill('SIGTERM');
     await new Promise((resolve) => child.once('exit', resolve));

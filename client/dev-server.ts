@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from '../domain/errors.ts';
 import { SearchAttributeTypes } from '../domain/names.ts';
 import { projectRoot } from '../platform/paths.ts';
+import { formatProcessFailure } from '../platform/process-failure.ts';
 import { isListening, splitAddress } from '../platform/temporal.ts';
 
 /** The provisioned Temporal CLI: .kvsweep/tools/temporal.json (written by npm install), else PATH. */
@@ -62,16 +63,20 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   if (options.dbFile) mkdirSync(dirname(options.dbFile), { recursive: true });
   mkdirSync(dirname(options.logPath), { recursive: true });
   const log = openSync(options.logPath, 'a');
-  const child = spawn(temporalBinary(), devServerArgs(options), { stdio: ['ignore', log, log] });
+  const argv = [temporalBinary(), ...devServerArgs(options)];
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', log, log] });
   closeSync(log);
-  let exited = false;
-  child.once('exit', () => (exited = true));
-  const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
+  let exited: { exitCode: number | undefined; signal: string | undefined } | undefined;
+  child.once('exit', (code, signal) => (exited = { exitCode: code ?? undefined, signal: signal ?? undefined }));
+  const timeoutMs = options.startTimeoutMs ?? 60_000;
+  const deadline = Date.now() + timeoutMs;
+  const what = 'the Temporal dev server';
   while (!(await isListening(options.address, 500))) {
-    if (exited) throw new UserError(`the Temporal dev server exited during start-up; see ${options.logPath}`);
+    if (exited) throw new UserError(formatProcessFailure({ what, end: { kind: 'exited', ...exited }, during: 'during start-up', argv, logPath: options.logPath }));
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new UserError(`the Temporal dev server did not answer at ${options.address}; see ${options.logPath}`);
+      const end = { kind: 'timed-out', afterS: Math.round(timeoutMs / 1000), awaited: `nothing answered at ${options.address}` } as const;
+      throw new UserError(formatProcessFailure({ what, end, argv, logPath: options.logPath }));
     }
     await sleep(100);
   }
