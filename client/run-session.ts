@@ -1,8 +1,8 @@
 // One attached sweep session on the command line: bring up what runs locally (when asked), start
 // or attach to the sweep, follow it, print the summary, and take down what it brought up.
+import type { Client } from '@temporalio/client';
 import type { ResolvedSweep } from '../domain/config/resolved.ts';
 import { UserError } from '../domain/errors.ts';
-import type { SweepResult } from '../workflows/sweep.ts';
 import { startLocalStack, uiPortFor } from './local-stack.ts';
 import { followSweep, loadSweepRecord, saveSweepRecord, startSweep, webUiLink } from './sweep-session.ts';
 import { connectClient, isListening, splitAddress, temporalAddress, temporalNamespace } from '../platform/temporal.ts';
@@ -41,16 +41,17 @@ export async function runSweepSession(options: SessionOptions): Promise<number> 
   const stack = local ? await startLocalStack({ address, gpus: options.gpus, startServer: true }) : null;
   if (stack?.startedServer) say(`Started the embedded Temporal dev server at ${address}.`);
   if (stack?.worker) say(`Started a local worker (${stack.worker.registration()?.gpu_ids.length ?? 0} GPUs); its log: ${stack.workerLog}`);
-  let interrupted = false;
+  // Ctrl-C stops following (and the local worker); the sweep itself goes on in Temporal.
+  const interrupt = new AbortController();
+  const interruptedCode = local ? 130 : 0;
   const onInterrupt = () => {
-    interrupted = true;
     say(local ? '\nInterrupted: stopping the local worker; the sweep waits in Temporal until a worker runs again (`kvsweep resume ID`).' : '\nDetached: the sweep goes on in Temporal.');
-    void stack?.stop().finally(() => process.exit(130));
-    if (!local) process.exit(0);
+    interrupt.abort();
   };
   process.once('SIGINT', onInterrupt);
+  let client: Client | undefined;
   try {
-    const client = await connectClient(address);
+    client = await connectClient(address);
     const earlier = loadSweepRecord(options.sweepId);
     const resultsDir = earlier?.results_dir ?? options.resultsDir;
     saveSweepRecord({ sweep_id: options.sweepId, results_dir: resultsDir, yaml_path: options.yamlPath, resolved: options.resolved, started_at: earlier?.started_at ?? new Date().toISOString() });
@@ -63,12 +64,15 @@ export async function runSweepSession(options: SessionOptions): Promise<number> 
       say(`Detached. Follow it with \`npx kvsweep status ${options.sweepId}\`; cancel with \`npx kvsweep cancel ${options.sweepId}\`.`);
       return 0;
     }
-    const result: SweepResult = await followSweep(handle, { interactive: Boolean(process.stdout.isTTY) && !options.json });
+    if (interrupt.signal.aborted) return interruptedCode;
+    const result = await followSweep(handle, { interactive: Boolean(process.stdout.isTTY) && !options.json, signal: interrupt.signal });
+    if (result === undefined) return interruptedCode;
     if (options.json) console.log(JSON.stringify(result, null, 2));
     else printSummary(result, link);
     return result.counts.failed + result.counts.cancelled > 0 ? 1 : 0;
   } finally {
     process.removeListener('SIGINT', onInterrupt);
-    if (!interrupted) await stack?.stop();
+    await client?.connection.close();
+    await stack?.stop();
   }
 }

@@ -3,6 +3,7 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 import { mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import type { ResolvedSweep } from '../domain/config/resolved.ts';
 import { UserError } from '../domain/errors.ts';
@@ -86,23 +87,33 @@ export function webUiLink(uiUrl: string, namespace: string, workflowId: string):
   return `${uiUrl}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
 }
 
-/** Follows a sweep to its end: a live bar on a TTY, nothing but the end when piped. */
-export async function followSweep(handle: WorkflowHandle, options: { interactive: boolean }): Promise<SweepResult> {
+/**
+ * Follows a sweep to its end: a live bar on a TTY, nothing but the end when piped. Undefined when
+ * the signal stops the following first (the sweep goes on).
+ */
+export async function followSweep(handle: WorkflowHandle, options: { interactive: boolean; signal?: AbortSignal }): Promise<SweepResult | undefined> {
   const display = new ProgressDisplay(options.interactive);
+  const signal = options.signal ?? new AbortController().signal;
   let stop = false;
   const poll = (async () => {
-    while (!stop) {
+    while (!stop && !signal.aborted) {
       try {
         display.update(await handle.query<SweepProgress>(Queries.progress));
       } catch {
         // The workflow is between tasks or resolving its config; the next poll will see it.
       }
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      await sleep(1_000, undefined, { signal }).catch(() => undefined);
     }
   })();
+  // The signal also cancels the long poll for the result, so nothing is left retrying on a
+  // connection the caller closes next.
+  const finished = handle.client.withAbortSignal(signal, () => handle.result() as Promise<SweepResult>).catch((error: unknown) => {
+    if (signal.aborted) return undefined;
+    throw error;
+  });
   let result: SweepResult | undefined;
   try {
-    result = (await handle.result()) as SweepResult;
+    result = await finished;
     return result;
   } finally {
     stop = true;

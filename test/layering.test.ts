@@ -65,4 +65,11 @@ describe('layers', () => {
     );
     expect(offending).toEqual([]);
   });
+
+  it('only the entry (bin/kvsweep.js) exits the process: everything below returns a code or throws', () => {
+    const offending = ['client', ...BELOW_THE_CLI].flatMap((folder) =>
+      sources(folder).filter((file) => /\bprocess\.exit\s*\(/.test(readFileSync(file, 'utf8'))).map((file) => relative(projectRoot, file)),
+    );
+    expect(offending).toEqual([]);
+  });
 });

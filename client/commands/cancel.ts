@@ -3,14 +3,14 @@
 import { Command } from 'commander';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { UserError } from '../../domain/errors.ts';
-import { parseCommand } from '../command-line.ts';
+import { nonNegativeNumber, parseCommand } from '../command-line.ts';
 import { connectClient } from '../../platform/temporal.ts';
 
 export async function main(argv: string[]): Promise<number> {
-  const program = new Command('cancel').description('cancel a sweep and tear down its servers').argument('<sweep-id>').option('--wait <seconds>', 'how long to wait for the sweep to close', '120');
+  const program = new Command('cancel').description('cancel a sweep and tear down its servers').argument('<sweep-id>').option('--wait <seconds>', 'how long to wait for the sweep to close', nonNegativeNumber, 120);
   parseCommand(program, argv);
   const [sweepId] = program.args as [string];
-  const waitS = Number(program.opts<{ wait: string }>().wait);
+  const waitS = program.opts<{ wait: number }>().wait;
   const client = await connectClient();
   const handle = client.workflow.getHandle(sweepId);
   try {

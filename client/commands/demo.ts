@@ -4,7 +4,7 @@
 import { Command } from 'commander';
 import { join } from 'node:path';
 import { planSweep } from '../../config-files/load-sweep.ts';
-import { parseCommand } from '../command-line.ts';
+import { gpusFlag, parseCommand } from '../command-line.ts';
 import { projectRoot } from '../../platform/paths.ts';
 import { runSweepSession } from '../run-session.ts';
 import { freshSweep } from '../sweep-session.ts';
@@ -14,7 +14,7 @@ export const DEMO_YAML = join(projectRoot, 'configs', 'demo.yaml');
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('demo')
     .description('run the demo sweep (configs/demo.yaml) on the simulator, on this machine')
-    .option('--gpus <N>', 'simulated GPUs of the local worker', '2')
+    .option('--gpus <N>', 'simulated GPUs of the local worker', gpusFlag, '2')
     .option('--json', 'print the result as JSON');
   const opts = parseCommand(program, argv).opts<{ gpus: string; json?: boolean }>();
   const { resolved, experiments } = await planSweep(DEMO_YAML);

@@ -12,7 +12,7 @@ import { SweepFile } from '../../domain/records.ts';
 import { expandSweep } from '../../domain/config/expand.ts';
 import { UserError } from '../../domain/errors.ts';
 import type { SweepInput } from '../../workflows/sweep.ts';
-import { parseCommand } from '../command-line.ts';
+import { gpusFlag, parseCommand } from '../command-line.ts';
 import { runSweepSession } from '../run-session.ts';
 import { loadSweepRecord } from '../sweep-session.ts';
 import { connectClient, isListening, temporalAddress } from '../../platform/temporal.ts';
@@ -66,7 +66,7 @@ export async function main(argv: string[]): Promise<number> {
   const program = new Command('resume')
     .description('rerun the failed and unfinished experiments of a sweep (never one that succeeded)')
     .argument('<sweep-id-or-results-dir>')
-    .option('--gpus <N|auto>', 'also run a worker for this host (and the embedded Temporal server if none answers)')
+    .option('--gpus <N|auto>', 'also run a worker for this host (and the embedded Temporal server if none answers)', gpusFlag)
     .option('--detach', 'start and return')
     .option('--json', 'print the result as JSON');
   parseCommand(program, argv);

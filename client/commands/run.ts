@@ -6,7 +6,7 @@ import { Command } from 'commander';
 import { displayPath, planSweep } from '../../config-files/load-sweep.ts';
 import { UserError } from '../../domain/errors.ts';
 import { defaultSweepId } from '../../domain/names.ts';
-import { parseCommand } from '../command-line.ts';
+import { gpusFlag, parseCommand } from '../command-line.ts';
 import { noticeLines } from '../plan-notes.ts';
 import { runSweepSession } from '../run-session.ts';
 import { freshSweep, resultsDirFor, today } from '../sweep-session.ts';
@@ -19,7 +19,7 @@ export async function main(argv: string[]): Promise<number> {
   const program = new Command('run')
     .description('run a sweep from a YAML file; a sweep id that exists is resumed (finished experiments are not rerun)')
     .requiredOption('--yaml <file>', 'the sweep file')
-    .option('--gpus <N|auto>', 'also run a worker for this host with N GPUs (simulated when nvidia-smi is absent), and the embedded Temporal server if none answers')
+    .option('--gpus <N|auto>', 'also run a worker for this host with N GPUs (simulated when nvidia-smi is absent), and the embedded Temporal server if none answers', gpusFlag)
     .option('--sweep-id <id>', 'workflow id of the sweep (default sweep/<tag>/<date>)')
     .option('--env <name>', 'environment (beats environment: in the file and KVSWEEP_ENV)')
     .option('--models <file>', 'extra model registry file (repeatable)', collect, [])

@@ -2,8 +2,7 @@
 // under kvsweep's data folder, the Web UI on the gRPC port + 1000, kvsweep's search attributes
 // registered. Ctrl-C stops it; the state stays for next time.
 import { Command } from 'commander';
-import { UserError } from '../../domain/errors.ts';
-import { parseCommand } from '../command-line.ts';
+import { parseCommand, portNumber } from '../command-line.ts';
 import { defaultDbFile, startDevServer } from '../dev-server.ts';
 import { uiPortFor } from '../local-stack.ts';
 import { dataDir } from '../../platform/paths.ts';
@@ -15,12 +14,11 @@ export async function main(argv: string[]): Promise<number> {
     .description('start the embedded Temporal dev server (SQLite state, Web UI) at TEMPORAL_ADDRESS')
     .option('--db-file <path>', 'SQLite file of the server state')
     .option('--in-memory', 'keep no state on disk')
-    .option('--ui-port <port>', 'Web UI port (default: gRPC port + 1000)')
+    .option('--ui-port <port>', 'Web UI port (default: gRPC port + 1000)', portNumber)
     .option('--headless', 'no Web UI');
-  const opts = parseCommand(program, argv).opts<{ dbFile?: string; inMemory?: boolean; uiPort?: string; headless?: boolean }>();
+  const opts = parseCommand(program, argv).opts<{ dbFile?: string; inMemory?: boolean; uiPort?: number; headless?: boolean }>();
   const address = temporalAddress();
-  const uiPort = opts.headless ? null : opts.uiPort ? Number(opts.uiPort) : uiPortFor(address);
-  if (uiPort !== null && !(Number.isInteger(uiPort) && uiPort > 0 && uiPort < 65536)) throw new UserError(`server: --ui-port: '${opts.uiPort}' is not a port number`);
+  const uiPort = opts.headless ? null : (opts.uiPort ?? uiPortFor(address));
   const dbFile = opts.inMemory ? null : (opts.dbFile ?? defaultDbFile(dataDir()));
   const logPath = join(dataDir(), 'logs', 'temporal-dev-server.log');
   const server = await startDevServer({ address, dbFile, uiPort, logPath });

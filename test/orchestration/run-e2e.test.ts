@@ -6,8 +6,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { SummaryFile } from '../../domain/summary.ts';
+import { expandSweep } from '../../domain/config/expand.ts';
+import { planSweep } from '../../config-files/load-sweep.ts';
 import { projectRoot } from '../../platform/paths.ts';
-import { markedProcesses, runKvsweep } from '../support/processes.ts';
+import { markedProcesses, runKvsweep, startKvsweep } from '../support/processes.ts';
 import { FAST_SIM_ARGS, writeSweepFile } from '../support/sweeps.ts';
 import { useTemporal, type TestTemporal } from '../support/temporal.ts';
 
@@ -155,5 +157,26 @@ describe('kvsweep run --gpus', () => {
     const outcome = JSON.parse(readFileSync(join(resultsDirFrom(output), broken.experiment_id, 'outcome.json'), 'utf8'));
     expect(outcome.attempts[0].log_tail.join('\n')).toMatch(/fail/i);
     expect(markedProcesses(localHost)).toEqual([]);
+  });
+
+  it('Ctrl-C stops following and the local worker, exits 130, and leaves the sweep in Temporal', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kvsweep-interrupt-'));
+    // Slow replay: the experiment is still running when the interrupt comes.
+    const yaml = writeSweepFile({ tag: 'interrupt', dir, rates: [0.2] });
+    const sweepId = `interrupt-${Date.now()}`;
+    const interruptHost = `${localHost}-interrupt`;
+    const run = startKvsweep(['run', '--yaml', yaml, '--gpus', '1', '--sweep-id', sweepId], { ...env(), KVSWEEP_LOCAL_HOST_ID: interruptHost });
+    const deadline = Date.now() + 90_000;
+    while (markedProcesses(interruptHost).length < 2 && Date.now() < deadline && run.child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(markedProcesses(interruptHost).length, run.output()).toBeGreaterThanOrEqual(2); // its server and client
+    run.child.kill('SIGINT');
+    expect(await run.exited, run.output()).toBe(130);
+    expect(run.output()).toContain('Interrupted: stopping the local worker; the sweep waits in Temporal');
+    expect(markedProcesses(interruptHost)).toEqual([]);
+    const sweep = temporal.client.workflow.getHandle(sweepId);
+    expect((await sweep.describe()).status.name).toBe('RUNNING');
+    // Not to be picked up by another test's worker: the sweep and its experiment end here.
+    await sweep.terminate('test: interrupted on purpose');
+    for (const spec of expandSweep((await planSweep(yaml)).resolved)) await temporal.client.workflow.getHandle(`${sweepId}/${spec.id}`).terminate('test: interrupted on purpose').catch(() => undefined);
   });
 });
