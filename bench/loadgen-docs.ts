@@ -41,7 +41,7 @@ export function renderSection(r: Record<string, any>): string {
       'The load average column is the machine\'s 1-minute load when the row started: other developers\' work shares these ' +
       '2 cores, and a starved client sends late however it schedules.' +
       (r.simulator_warmup
-        ? ` Before the rows, one uncounted ${r.simulator_warmup.seconds} s run at ${r.simulator_warmup.rate} req/s warms the simulator up: its first run at a high rate is slow for about a second whatever the client, later runs are not (docs/loadgen.md).`
+        ? ` Before the rows, one uncounted ${r.simulator_warmup.seconds} s run at ${r.simulator_warmup.rate} req/s warms the simulator up: its first run at a high rate is slow for about a second whatever the client, later runs are not (below, "How the load generator got there").`
         : ''),
     '',
     '`scheduler`: `default` is an ordinary process; `fifo` runs the client under SCHED_FIFO (`chrt -f 10 npx kvsweep loadgen ...`), ' +
@@ -49,7 +49,7 @@ export function renderSection(r: Record<string, any>): string {
     '',
     'Runs of this benchmark at different times are not comparable on this shared machine (the aiperf and HTTP-client rows below, ' +
       'whose code does not change, show how fast the machine was): client variants are compared side by side, in interleaved ' +
-      'rounds, with `bench/loadgen-compare.ts` (docs/loadgen.md, "What limits the rate").',
+      'rounds, with `bench/loadgen-compare.ts` (below, "How the load generator got there").',
     '',
     '### Send-time error at 500 req/s (goal: p99 <= 1 ms)',
     '',
@@ -69,8 +69,8 @@ export function renderSection(r: Record<string, any>): string {
     '',
     ...(r.max_sustained_rate_after_1s
       ? [
-          'Most late sends of a run fall in its first second (the simulator and the client starting up; docs/loadgen.md, ' +
-            '"What limits the rate"). The same test on the turns scheduled after the first second (a secondary figure; ' +
+          'Most late sends of a run fall in its first second (the simulator and the client starting up; below, ' +
+            '"How the load generator got there"). The same test on the turns scheduled after the first second (a secondary figure; ' +
             `the goal is judged on the whole run above): ${Object.entries(r.max_sustained_rate_after_1s as Record<string, number>).map(([p, v]) => `${v} req/s (${p})`).join(', ')}.`,
           '',
         ]
