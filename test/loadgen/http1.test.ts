@@ -54,7 +54,8 @@ async function rawServer(reply: (n: number, socket: net.Socket) => void): Promis
   return { url: await listen(server), sockets };
 }
 
-function send(connection: Http1Connection, path = '/x', body = '{"a":1}'): Promise<Received> {
+/** Sends one request; `onPiece` hears each piece of body as it arrives. */
+function send(connection: Http1Connection, path = '/x', body = '{"a":1}', onPiece: () => void = () => {}): Promise<Received> {
   return new Promise((resolve) => {
     const received: Received = { status: null, body: '', pieces: 0, error: null };
     const handler: ResponseHandler = {
@@ -62,6 +63,7 @@ function send(connection: Http1Connection, path = '/x', body = '{"a":1}'): Promi
       onData: (chunk) => {
         received.body += chunk.toString('utf8');
         received.pieces++;
+        onPiece();
       },
       onComplete: () => resolve(received),
       onError: (error) => {
@@ -233,8 +235,10 @@ describe('Http1Connection', () => {
   it('abort ends the request in flight with the given reason and closes the connection', async () => {
     const { url, sockets } = await rawServer((_, socket) => socket.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n'));
     const connection = new Http1Connection(url);
-    const pending = send(connection);
-    await new Promise((r) => setTimeout(r, 50));
+    let pieceArrived!: () => void;
+    const firstPiece = new Promise<void>((resolve) => (pieceArrived = resolve));
+    const pending = send(connection, '/x', '{"a":1}', () => pieceArrived());
+    await firstPiece;
     connection.abort(new Error('aborted: time limit'));
     const received = await pending;
     expect(received).toMatchObject({ status: 200, body: 'abc', error: new Error('aborted: time limit') });
@@ -272,9 +276,11 @@ describe('ConnectionPool', () => {
     pool.release(a);
     expect(sockets.length).toBe(3);
 
-    // The server closes every idle connection: the pool notices and opens a new one.
+    // The server closes every idle connection: the pool notices and opens a new one. A server
+    // socket closes once the client answered the server's FIN, after it marked itself closed.
+    const closed = sockets.map((socket) => once(socket, 'close'));
     for (const socket of sockets) socket.end();
-    await new Promise((r) => setTimeout(r, 50));
+    await Promise.all(closed);
     const b = pool.acquire();
     expect(await send(b)).toMatchObject({ body: 'ok', error: null });
     expect(sockets.length).toBe(4);

@@ -1,10 +1,14 @@
 // Chaos: 30 short simulator experiments (a third need TP=2) on three worker processes acting as
-// hosts with 1, 2 and 4 GPUs; a driver SIGKILLs a random worker every ~20 s and restarts it 5 s
-// later. And the Temporal dev server itself killed and restarted mid-sweep on its SQLite file.
-// Every experiment must end with exactly one successful result, nothing left running or held.
+// hosts with 1, 2 and 4 GPUs; a driver SIGKILLs a random worker every 10-20 s and restarts it 1-6 s
+// later (before or after its heartbeat timeout). And the Temporal dev server itself killed and
+// restarted mid-sweep on its SQLite file. Every experiment must end with exactly one successful
+// result, nothing left running or held.
+// The driver's choices come from a seed, printed with every run and in every failure: rerun one
+// with KVSWEEP_CHAOS_SEED=<seed> npx vitest run test/orchestration/chaos.test.ts (timings still vary).
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Client } from '@temporalio/client';
 import { isPortFree } from '../../activities/ports.ts';
@@ -21,6 +25,20 @@ import { FAST_SIM_ARGS, writeSweepFile } from '../support/sweeps.ts';
 import { useTemporal, type TestTemporal } from '../support/temporal.ts';
 
 const HEARTBEAT_TIMEOUT_S = 4;
+const SEED = Number(process.env.KVSWEEP_CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31));
+const RERUN = `chaos seed ${SEED}: rerun with KVSWEEP_CHAOS_SEED=${SEED} npx vitest run test/orchestration/chaos.test.ts`;
+
+/** mulberry32: a small seeded generator of numbers in [0, 1), so a seed replays the driver's choices. */
+function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
 const cleanups: Array<() => Promise<void>> = [];
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
@@ -73,7 +91,9 @@ async function assertNothingHeld(client: Client, hosts: Host[], resultsDir: stri
 }
 
 describe('chaos', { timeout: 420_000 }, () => {
-  it('30 experiments on hosts with 1, 2 and 4 GPUs, one killed every ~20 s: 30/30 once each, nothing left', async () => {
+  it('30 experiments on hosts with 1, 2 and 4 GPUs, one killed every 10-20 s: 30/30 once each, nothing left', async ({ onTestFailed }) => {
+    console.log(RERUN);
+    onTestFailed(() => console.error(RERUN));
     const temporal: TestTemporal = await useTemporal();
     cleanups.push(() => temporal.close());
     const gpuClass = `chaos-${process.pid}`;
@@ -99,25 +119,28 @@ describe('chaos', { timeout: 420_000 }, () => {
     const { handle, resultsDir, ids } = await startSweep(temporal.client, yaml, `sweep/chaos/${Date.now()}`);
     expect(ids).toHaveLength(30);
 
-    let done = false;
+    const random = seededRandom(SEED);
+    const sweepDone = new AbortController();
     const kills: string[] = [];
     const driver = (async () => {
-      while (!done) {
-        await new Promise((resolve) => setTimeout(resolve, 15_000 + Math.random() * 10_000));
-        if (done) break;
-        const victim = hosts[Math.floor(Math.random() * hosts.length)]!;
+      // Each round: 10-20 s of calm (cut short when the sweep ends), then one host SIGKILLed and
+      // left down for 1-6 s, shorter or longer than its heartbeat timeout, then restarted (its
+      // new worker stops what the killed one left running).
+      while (await sleep(10_000 + random() * 10_000, true, { signal: sweepDone.signal }).catch(() => false)) {
+        const victim = hosts[Math.floor(random() * hosts.length)]!;
+        const downMs = 1_000 + random() * 5_000;
         await victim.process!.kill('SIGKILL');
-        kills.push(victim.hostId);
-        await new Promise((resolve) => setTimeout(resolve, 5_000));
+        kills.push(`${victim.hostId} for ${(downMs / 1000).toFixed(1)} s`);
+        await sleep(downMs);
         await start(victim);
       }
     })();
     const started = Date.now();
     const result = (await handle.result()) as SweepResult;
-    done = true;
+    sweepDone.abort();
     await driver;
     const attempts = assertExactlyOneSuccess(resultsDir, ids);
-    console.log(`chaos: ${result.counts.succeeded}/30 in ${Math.round((Date.now() - started) / 1000)} s, ${kills.length} kills (${kills.join(', ')}), ${attempts.reduce((a, b) => a + b, 0) - 30} extra attempts`);
+    console.log(`chaos (seed ${SEED}): ${result.counts.succeeded}/30 in ${Math.round((Date.now() - started) / 1000)} s, ${kills.length} kills (${kills.join(', ')}), ${attempts.reduce((a, b) => a + b, 0) - 30} extra attempts`);
     expect(result.counts).toMatchObject({ total: 30, succeeded: 30, failed: 0, cancelled: 0 });
     expect(kills.length).toBeGreaterThan(0);
     // Teardown of the last experiments finishes before their release reaches the pool.

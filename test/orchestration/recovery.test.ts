@@ -58,8 +58,9 @@ describe('host loss', { timeout: 180_000 }, () => {
     workers.push(await startWorker({ ...options, hostId: a, portBase: await freePortRange(200) }));
     workers.push(await startWorker({ ...options, hostId: b, portBase: await freePortRange(200) }));
     const dir = mkdtempSync(join(tmpdir(), 'kvsweep-loss-'));
-    // Slow replay so the first attempt is still running when its host dies.
-    const yaml = writeSweepFile({ tag: 'loss', dir, gpuClass, rates: [1], maxAttempts: 3 });
+    // Replay at the trace's own pace so the first attempt is still running when its host dies; a
+    // 10 s time limit ends the attempt that follows (a time-limited replay succeeds).
+    const yaml = writeSweepFile({ tag: 'loss', dir, gpuClass, rates: [1], maxAttempts: 3, timeLimit: 10 });
     const { handle, resultsDir, ids } = await startSweep(yaml, `sweep/loss/${Date.now()}`);
     await waitFor(() => markedProcesses(a).length + markedProcesses(b).length >= 2, 60_000, 'a server and its client');
     const [victim, survivor] = markedProcesses(a).length > 0 ? [0, b] : [1, a];
@@ -87,7 +88,7 @@ describe('orphans', { timeout: 180_000 }, () => {
     const portBase = await freePortRange(200);
     workers.push(await startWorker({ address: temporal.address, hostId, gpus: 1, gpuClass, portBase, heartbeatTimeoutS: HEARTBEAT_TIMEOUT_S }));
     const dir = mkdtempSync(join(tmpdir(), 'kvsweep-orphan-'));
-    const yaml = writeSweepFile({ tag: 'orphan', dir, gpuClass, rates: [1], maxAttempts: 3 });
+    const yaml = writeSweepFile({ tag: 'orphan', dir, gpuClass, rates: [1], maxAttempts: 3, timeLimit: 10 });
     const { handle, resultsDir, ids } = await startSweep(yaml, `sweep/orphan/${Date.now()}`);
     await waitFor(() => markedProcesses(hostId).length >= 2, 60_000, 'a server and its client');
     const orphans = markedProcesses(hostId);

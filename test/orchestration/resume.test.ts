@@ -106,9 +106,11 @@ describe('children that end without reporting', { timeout: 300_000 }, () => {
       const holder = ids.find((id) => markedKeys(hostId).some((key) => key.includes(`/${id}#`)))!;
       const other = ids.find((id) => id !== holder)!;
       await temporal.client.workflow.getHandle(sweepId).terminate('test: the sweep run goes away, its children stay');
-      // A new run finds both children running, and watches neither itself.
+      // A new run finds both children running (its two starts are refused), and watches neither itself.
       const resumed = await start();
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const startsRefused = async () => (await resumed.fetchHistory()).events!.filter((e) => e.startChildWorkflowExecutionFailedEventAttributes).length;
+      for (let i = 0; i < 300 && (await startsRefused()) < 2; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(await startsRefused()).toBe(2);
       // The child holding the GPU is terminated by hand: it never releases its lease nor stops its server.
       await temporal.client.workflow.getHandle(`${sweepId}/${holder}`).terminate('test: terminated by hand');
       const result = (await resumed.result()) as SweepResult;

@@ -33,7 +33,8 @@ describe('command line', () => {
     expect((await fetch(`${sim.baseUrl}/health`).catch(() => undefined))?.status).toBeUndefined();
     await waitReady(sim);
     expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
-    await new Promise((r) => setTimeout(r, 50));
+    // /health answers once the line is written; the pipe may not have brought it here yet.
+    for (let i = 0; i < 250 && !sim.output().includes('Application startup complete.'); i++) await new Promise((r) => setTimeout(r, 20));
     const lines = sim.output().split('\n');
     const first = lines.findIndex((l) => l.includes('Starting vLLM API server 0 on http://127.0.0.1:'));
     const complete = lines.findIndex((l) => l.includes('Application startup complete.'));
@@ -46,8 +47,9 @@ describe('command line', () => {
   it('exits 0 promptly on SIGTERM, with an in-flight streaming request, logging the shutdown', async () => {
     const sim = await startSim([MODEL, '--port', '0', '--fixed-ttft-ms', '10', '--fixed-itl-ms', '100']);
     const body = JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], max_tokens: 100, stream: true });
-    const inflight = fetch(`${sim.baseUrl}/v1/chat/completions`, { method: 'POST', body }).then((r) => r.text()).catch(() => 'cut');
-    await new Promise((r) => setTimeout(r, 200));
+    // fetch resolves with the response head: the stream has started and runs for about 10 s.
+    const response = await fetch(`${sim.baseUrl}/v1/chat/completions`, { method: 'POST', body });
+    const inflight = response.text().catch(() => 'cut');
     const t0 = Date.now();
     sim.child.kill('SIGTERM');
     expect(await sim.exited).toBe(0);
