@@ -79,9 +79,10 @@ describe('against the simulator', () => {
     const context = `load ${loadavg()[0]}`;
     expect(run.result.median_ttft_ms!, context).toBeGreaterThanOrEqual(200);
     expect(run.result.median_e2el_ms!, context).toBeGreaterThanOrEqual(200 + 5 * 50);
-    // Half the configured value again would be a wrong measurement, not a busy machine.
-    expect(run.result.median_ttft_ms!, context).toBeLessThan(200 * 1.5);
-    expect(run.result.median_tpot_ms!, context).toBeLessThan(50 * 1.5);
+    // Five times the configured value is a wrong measurement (a unit or a start slipped), not a
+    // busy machine (at load 45 on 2 cores the median TTFT was 2.6 times).
+    expect(run.result.median_ttft_ms!, context).toBeLessThan(200 * 5);
+    expect(run.result.median_tpot_ms!, context).toBeLessThan(50 * 5);
     expect(run.result.total_output_tokens).toBe(10 * 6);
   });
 

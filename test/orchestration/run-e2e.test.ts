@@ -38,7 +38,8 @@ function resultsDirFrom(output: string): string {
   return match[1]!;
 }
 
-describe('kvsweep run --gpus', () => {
+// Each test runs a whole sweep through the CLI, a local worker and real processes: minutes on a busy machine.
+describe('kvsweep run --gpus', { timeout: 240_000 }, () => {
   it('runs every experiment, writes the results in the old shape, and leaves no process behind', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kvsweep-run-'));
     const yaml = writeSweepFile({ tag: 'e2e', dir, cacheSizes: [0.001, 0.05], strategies: ['lru', 'conversation_aware'] });
@@ -153,7 +154,9 @@ describe('kvsweep run --gpus', () => {
     const summary = readSummary(resultsDirFrom(output));
     const broken = summary.find((e) => e.experiment_id.includes('broken'))!;
     expect(broken.execution_success).toBe(false);
-    expect(broken.error).toMatch(/server exited with code 1 during start-up/);
+    // The process failure's one wording (platform/process-failure.ts): how, the command, the log.
+    expect(broken.error).toMatch(/^server exited with code 1 during start-up: \S+ \S+kvsweep\.js sim serve .*--fail-startup/);
+    expect(broken.error).toContain(`log: ${join(resultsDirFrom(output), broken.experiment_id, 'server.log')}`);
     const outcome = JSON.parse(readFileSync(join(resultsDirFrom(output), broken.experiment_id, 'outcome.json'), 'utf8'));
     expect(outcome.attempts[0].log_tail.join('\n')).toMatch(/fail/i);
     expect(markedProcesses(localHost)).toEqual([]);

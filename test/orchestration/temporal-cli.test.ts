@@ -21,7 +21,7 @@ const gpuClass = `cli-${process.pid}`;
 const hostId = `cli-host-${process.pid}`;
 
 beforeAll(async () => {
-  temporal = await useTemporal();
+  temporal = await useTemporal({ shared: true });
   worker = await startWorker({ address: temporal.address, hostId, gpus: 2, gpuClass, portBase: await freePortRange(200) });
 });
 afterAll(async () => {

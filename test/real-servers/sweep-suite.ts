@@ -86,7 +86,8 @@ export function describeRealServerSweep(c: RealServerSweepCase): void {
     }, 50 * 60_000);
 
     beforeAll(async () => {
-      temporal = await useTemporal();
+      // One file at a time in the real tier, after the default one: nothing else runs on a shared server.
+      temporal = await useTemporal({ shared: true });
       const dir = mkdtempSync(join(tmpdir(), `kvsweep-${c.name}-`));
       const start = performance.now();
       const result = await runKvsweep(

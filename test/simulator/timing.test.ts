@@ -35,9 +35,10 @@ describe('fixed timings', () => {
       ttfts.push(r.ttft);
       meanItls.push((r.last - r.ttft) / 9);
     }
-    // Late by scheduling delays at most: half the configured value again would be a wrong timing.
-    expect(median(ttfts)).toBeLessThan(200 * 1.5);
-    expect(median(meanItls)).toBeLessThan(50 * 1.5);
+    // Late by scheduling delays at most: five times the configured value is a wrong timing, not a
+    // busy machine (at load 45 on 2 cores a client measured 2.6 times).
+    expect(median(ttfts)).toBeLessThan(200 * 5);
+    expect(median(meanItls)).toBeLessThan(50 * 5);
     await sim.kill();
   });
 

