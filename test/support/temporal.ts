@@ -30,7 +30,7 @@ export async function useTemporal(options: { dbFile?: string; uiPort?: number; s
     const logDir = mkdtempSync(join(tmpdir(), 'kvsweep-temporal-'));
     server = await startDevServer({ address, dbFile: options.dbFile ?? null, uiPort: options.uiPort ?? null, logPath: join(logDir, 'server.log') });
   }
-  const client = await connectClient(address, 'default');
+  const client = await connectPatiently(address);
   return {
     address,
     client,
@@ -40,4 +40,19 @@ export async function useTemporal(options: { dbFile?: string; uiPort?: number; s
       await server?.stop();
     },
   };
+}
+
+/**
+ * A client of a server that accepts TCP already: its gRPC frontend can still take longer than
+ * one connect timeout (5 s) when several files start their servers at once on a busy machine.
+ */
+async function connectPatiently(address: string, timeoutMs = 90_000): Promise<Client> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await connectClient(address, 'default');
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+    }
+  }
 }
