@@ -26,6 +26,8 @@ COPY tsconfig.json ./
 COPY bin bin
 COPY configs configs
 COPY domain domain
+COPY platform platform
+COPY config-files config-files
 COPY client client
 COPY workflows workflows
 COPY activities activities
