@@ -43,6 +43,14 @@ describe('layers', () => {
     expect(offending).toEqual([]);
   });
 
+  it("domain/ reaches no IO through globals either (process, fetch, require, Buffer)", () => {
+    const offending = sources('domain').flatMap((file) => {
+      const code = readFileSync(file, 'utf8').replace(/\/\/.*$|\/\*[\s\S]*?\*\//gm, '');
+      return [...code.matchAll(/\b(process\.|fetch\(|require\(|Buffer\.)/g)].map((m) => `${relative(projectRoot, file)} uses ${m[1]}`);
+    });
+    expect(offending).toEqual([]);
+  });
+
   it("workflows/ import only Temporal's workflow API, domain/ and each other (activities as types)", () => {
     const offending = sources('workflows').flatMap((file) => {
       const code = readFileSync(file, 'utf8');
