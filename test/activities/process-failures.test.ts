@@ -45,6 +45,7 @@ function activityEnvironment(): MockActivityEnvironment {
 }
 
 function withServer(argv: string[], readyTimeoutS = 30): ExperimentSpec {
+  if (spec.server === null) throw new Error('the test sweep runs a server environment');
   return { ...spec, server: { ...spec.server, argv, ready_pattern: '^ready$', ready_timeout_s: readyTimeoutS } };
 }
 
@@ -53,6 +54,7 @@ function start(experiment: ExperimentSpec): Promise<ServerHandle> {
 }
 
 function awaitReady(experiment: ExperimentSpec, server: ServerHandle) {
+  if (experiment.server === null) throw new Error('the test sweep runs a server environment');
   const { ready_pattern, ready_timeout_s, health_path } = experiment.server;
   return activityEnvironment().run(activities.awaitServerReady, { server, ready_pattern, ready_timeout_s, health_path });
 }
