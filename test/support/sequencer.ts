@@ -4,15 +4,19 @@
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 const LONGEST_FIRST = [
-  'test/orchestration/chaos.test.ts',
   'test/orchestration/resume.test.ts',
-  'test/orchestration/recovery.test.ts',
+  'test/orchestration/chaos.test.ts',
   'test/orchestration/run-e2e.test.ts',
+  'test/orchestration/recovery.test.ts',
   'test/orchestration/demo.test.ts',
-  'test/webui/web-ui.test.ts',
   'test/orchestration/terminal.test.ts',
-  'test/simulator/ground-truth.test.ts',
+  'test/offline/lightgbm.test.ts',
+  'test/webui/web-ui.test.ts',
+  'test/offline/agreement.test.ts',
+  'test/report/write-report.test.ts',
+  'test/orchestration/corrupt-records.test.ts',
   'test/orchestration/temporal-cli.test.ts',
+  'test/simulator/ground-truth.test.ts',
 ];
 
 export default class LongestFirst extends BaseSequencer {
