@@ -65,6 +65,19 @@ async function setAsideEarlierAttempt(resultDir: string, attempt: number): Promi
 export function createHostActivities(deps: HostDeps) {
   const handles = new Map<string, ServerHandle>();
   const reservedPorts = new Set<number>();
+  // Leases this worker was told to stop: a start of theirs still on its way (its attempt already
+  // given up) must not leave a server behind. Request ids are unique per attempt, so none comes back.
+  const stoppedLeases = new Set<string>();
+
+  // Why a server must not run for this lease now, if so: the lease is another incarnation's (a
+  // restarted or re-registered host picked up a start its predecessor was leased), or was stopped.
+  const refusal = (requestId: string, incarnation: string | undefined): string | undefined => {
+    if (incarnation !== undefined && incarnation !== deps.incarnation) {
+      return `lease ${requestId} was granted to an earlier worker on ${deps.hostId} (incarnation ${incarnation}); it restarted since`;
+    }
+    if (stoppedLeases.has(requestId)) return `lease ${requestId} on ${deps.hostId} was stopped: its attempt was given up`;
+    return undefined;
+  };
 
   return {
     /** Heartbeats while this worker lives; the pool learns the host is lost when it stops. */
@@ -86,13 +99,15 @@ export function createHostActivities(deps: HostDeps) {
     },
 
     /** Starts the experiment's server on a free port, in its own process group. */
-    async startServer(input: { spec: ExperimentSpec; sweep_id: string; results_dir: string; attempt: number; gpu_ids: string[]; request_id?: string }): Promise<ServerHandle> {
+    async startServer(input: { spec: ExperimentSpec; sweep_id: string; results_dir: string; attempt: number; gpu_ids: string[]; request_id?: string; incarnation?: string }): Promise<ServerHandle> {
       const { spec, attempt } = input;
       if (spec.server === null) throw failure('OfflineExperiment', `${spec.id}: ${OFFLINE_EXPERIMENT_MESSAGE}`);
       // The lease's request id (sent by workflows since the lease fix); built the same way when an
-      // older workflow did not send it.
+      // older workflow did not send it. The lease's incarnation: sent since the stale-start fix.
       const requestId = input.request_id ?? leaseRequestId(experimentWorkflowId(input.sweep_id, spec.id), attempt);
       const key = leaseProcessKeys(requestId).server;
+      const refused = refusal(requestId, input.incarnation);
+      if (refused) throw failure('StaleIncarnation', refused);
       const known = handles.get(key);
       if (known && deps.processes.get(key) && !deps.processes.get(key)!.exited) return known;
       const resultDir = join(input.results_dir, spec.id);
@@ -118,11 +133,19 @@ export function createHostActivities(deps: HostDeps) {
           result_dir: resultDir,
           started_at: new Date(started.startedAtMs).toISOString(),
         };
-        handles.set(key, handle);
         void started.exit.then(() => reservedPorts.delete(port));
+        // The lease may have been stopped, or this worker re-registered as a new incarnation, while
+        // the process was spawned: whoever stopped the lease's processes may not have seen this one.
+        const lateRefusal = refusal(requestId, input.incarnation);
+        if (lateRefusal) {
+          await deps.processes.stop(key, deps.teardownGraceMs);
+          throw failure('StaleIncarnation', lateRefusal);
+        }
+        handles.set(key, handle);
         return handle;
       } catch (error) {
         reservedPorts.delete(port);
+        if (error instanceof ApplicationFailure) throw error;
         const reason = error instanceof SpawnError ? error.reason : (error as Error).message;
         throw failure('SpawnError', formatProcessFailure({ what: 'server', end: { kind: 'not-started', reason }, argv, logPath }));
       }
@@ -198,6 +221,7 @@ export function createHostActivities(deps: HostDeps) {
      * answering the experiment. Returning means nothing of that lease runs here any more.
      */
     async stopLeaseProcesses(input: { request_id: string }): Promise<{ stopped: number }> {
+      stoppedLeases.add(input.request_id);
       let stopped: number;
       try {
         stopped = await deps.processes.stopLease(input.request_id, deps.teardownGraceMs);

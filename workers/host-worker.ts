@@ -100,8 +100,10 @@ async function startLockedHostWorker(options: HostWorkerOptions, unlockHost: () 
       const me = snapshot.hosts.find((h) => h.host_id === options.hostId);
       if (me?.status === 'online' && me.incarnation === deps.incarnation) return;
       options.log(`the pool declared ${options.hostId} lost; stopping its processes and registering again`);
-      await processes.stopAll(options.teardownGraceMs);
+      // The new incarnation first: a start of an old lease still under way then sees it and
+      // stops its own process, which stopAll may have missed (activities/host.ts).
       deps.incarnation = randomUUID();
+      await processes.stopAll(options.teardownGraceMs);
       await register();
     } catch (error) {
       options.log(`could not re-register with the pool: ${(error as Error).message}`);

@@ -105,6 +105,10 @@ function classifyFailure(error: unknown, revokedReason: string | undefined): Pic
     // Nobody picked the task up, or the worker stopped heartbeating: the host stopped answering.
     return { result: 'host_lost', error: `host stopped answering (${cause.message})`, log_tail: [] };
   }
+  if (cause instanceof ApplicationFailure && cause.type === 'StaleIncarnation') {
+    // The host's worker restarted since the lease was granted: the lease is void, not the experiment.
+    return { result: 'host_lost', error: `host restarted: ${cause.message}`, log_tail: [] };
+  }
   if (cause instanceof ApplicationFailure) {
     const details = (cause.details?.[0] ?? {}) as { log_tail?: string[] };
     return { result: 'failed', error: cause.message, log_tail: details.log_tail ?? [] };
@@ -193,6 +197,9 @@ export async function ExperimentWorkflow(input: ExperimentInput): Promise<Experi
     let readyAfterMs: number | null = null;
     let stoppedAt: string | null = null;
     let record: Pick<AttemptRecord, 'result' | 'error' | 'log_tail'> = { result: 'succeeded', error: null, log_tail: [] };
+    // Whether the server may have been started without this attempt learning of it: its start was
+    // under way when the attempt ended otherwise than by the start's own answer (cancelled, timed out).
+    let startUnknown = false;
     try {
       setPhase(`attempt ${attempt}/${spec.max_attempts}: waiting for ${spec.gpu_count} GPU(s) of class ${spec.gpu_class}`);
       if (attempt > 1 || !input.first_lease_requested) await requestLease(requestId);
@@ -208,7 +215,9 @@ export async function ExperimentWorkflow(input: ExperimentInput): Promise<Experi
       await attemptScope.run(async () => {
         const where = `on ${lease.host_id} GPUs ${lease.gpu_ids.join(',')}`;
         setPhase(`attempt ${attempt}: starting server ${where}`);
-        server = await host.startServer({ spec, sweep_id, results_dir, attempt, gpu_ids: lease.gpu_ids, request_id: requestId });
+        startUnknown = true;
+        server = await host.startServer({ spec, sweep_id, results_dir, attempt, gpu_ids: lease.gpu_ids, request_id: requestId, incarnation: lease.incarnation });
+        startUnknown = false;
         setPhase(`attempt ${attempt}: awaiting readiness of ${server.base_url} ${where}`);
         ({ ready_after_ms: readyAfterMs } = await host.awaitServerReady({ server, ready_pattern: serverCommand.ready_pattern, ready_timeout_s: serverCommand.ready_timeout_s, health_path: serverCommand.health_path }));
         setPhase(`attempt ${attempt}: replaying ${spec.dataset.name} at rate ${spec.request_rate} ${where}`);
@@ -217,6 +226,8 @@ export async function ExperimentWorkflow(input: ExperimentInput): Promise<Experi
         results = await host.collectResults({ spec, server });
       });
     } catch (error) {
+      // The start's own failure (it could not spawn, or refused a stale lease) leaves nothing running.
+      if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure) startUnknown = false;
       const revokedReason = currentLease ? revoked.get(currentLease.lease_id) : undefined;
       if (isCancellation(error) && revokedReason === undefined) {
         cancelled = true;
@@ -239,11 +250,13 @@ export async function ExperimentWorkflow(input: ExperimentInput): Promise<Experi
           );
         }
         // Not awaited: delivery needs no answer, and waiting would cost a workflow task. A host
-        // that stopped answering (not revoked: the pool still sees it alive) may still run the
-        // server on those GPUs: the pool holds them until the host stops it, while the next
-        // attempt goes on elsewhere.
-        const silentHost = record.result === 'host_lost' && lease !== null && !revoked.has(lease.lease_id);
-        void releaseLease(requestId, silentHost ? record.error ?? 'host stopped answering' : undefined);
+        // that stopped answering (not revoked: the pool still sees it alive), or a start whose
+        // answer never came, may still run the server on those GPUs: the pool holds them until
+        // the host stops the lease's processes, while the next attempt goes on elsewhere.
+        const mayRun = record.result === 'host_lost' || startUnknown;
+        const silentHost = mayRun && lease !== null && !revoked.has(lease.lease_id);
+        const why = record.result === 'host_lost' ? record.error ?? 'host stopped answering' : `given up while its server was starting (${record.error ?? record.result})`;
+        void releaseLease(requestId, silentHost ? why : undefined);
       });
       if (record.result !== 'succeeded') results = undefined;
       attempts.push({
