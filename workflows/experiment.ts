@@ -9,6 +9,7 @@ import {
   defineSignal,
   getExternalWorkflowHandle,
   isCancellation,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
@@ -186,6 +187,10 @@ export async function ExperimentWorkflow(input: ExperimentInput): Promise<Experi
   let results: Awaited<ReturnType<HostActivities['collectResults']>> | undefined;
   let cancelled = false;
   let cancellation: unknown;
+  // The last lease release sent: awaited before the workflow completes, because the server drops a
+  // signal whose sender has closed by the time it is delivered (the GPUs then stayed booked until
+  // the pool's holder check, up to 30 s later).
+  let lastRelease: Promise<unknown> = Promise.resolve();
   setStatus('running');
 
   const requestLease = (requestId: string) =>
@@ -249,14 +254,14 @@ export async function ExperimentWorkflow(input: ExperimentInput): Promise<Experi
             },
           );
         }
-        // Not awaited: delivery needs no answer, and waiting would cost a workflow task. A host
-        // that stopped answering (not revoked: the pool still sees it alive), or a start whose
-        // answer never came, may still run the server on those GPUs: the pool holds them until
+        // Not awaited here (waiting would cost a workflow task), only before the workflow
+        // completes. A host that stopped answering (not revoked: the pool still sees it alive), or
+        // a start whose answer never came, may still run the server on those GPUs: the pool holds them until
         // the host stops the lease's processes, while the next attempt goes on elsewhere.
         const mayRun = record.result === 'host_lost' || startUnknown;
         const silentHost = mayRun && lease !== null && !revoked.has(lease.lease_id);
         const why = record.result === 'host_lost' ? record.error ?? 'host stopped answering' : `given up while its server was starting (${record.error ?? record.result})`;
-        void releaseLease(requestId, silentHost ? why : undefined);
+        lastRelease = releaseLease(requestId, silentHost ? why : undefined);
       });
       if (record.result !== 'succeeded') results = undefined;
       attempts.push({
@@ -296,6 +301,7 @@ export async function ExperimentWorkflow(input: ExperimentInput): Promise<Experi
   setPhase(status);
   await CancellationScope.nonCancellable(() => outcomes.recordExperimentOutcome({ results_dir, outcome }));
   await CancellationScope.nonCancellable(() => finish(status, outcome));
+  if (patched('await-last-lease-release')) await lastRelease;
   // Rethrowing the cancellation shows the experiment as Canceled in the Web UI.
   if (cancelled) throw cancellation;
   return outcome;
