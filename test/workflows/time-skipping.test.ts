@@ -139,7 +139,7 @@ async function sweepProgressSurvives(handle: WorkflowHandleWithFirstExecutionRun
 
 // The server skips time only while nothing is outstanding: on a loaded machine, minutes of workflow
 // time can take minutes of real time (a test took 233 s with the production tier running).
-describe('workflow timers and continue-as-new (time-skipping server)', { timeout: 600_000 }, () => {
+describe('workflow timers and continue-as-new (time-skipping server)', { timeout: 300_000 }, () => {
   it("a sweep's progress survives continue-as-new (skipped ones stay counted); an unreported child is found by the reconcile timer", async () => {
     const { resolved, specs, resultsDir } = await waitingSweep('ts-can', [0.01, 0.02, 0.04]);
     writeSucceeded(resultsDir, specs[0]!);
