@@ -10,7 +10,9 @@ import type { SimExperiment, SimHost, StartupFigure, Submission } from '../domai
 import { REQUEST_ORDERS } from '../domain/cost/orders.ts';
 import { SeededRandom } from '../loadgen/random.ts';
 
-const ORDER_NAMES = Object.keys(REQUEST_ORDERS);
+/** 'pool' is the pool's own order as the workflow applies it (domain/placement.ts), aging included. */
+const ORDER_NAMES = [...Object.keys(REQUEST_ORDERS), 'pool'];
+const orderOf = (name: string) => (name === 'pool' ? {} : { order: REQUEST_ORDERS[name]! });
 const MIX_SEEDS = 400;
 const MIX_LAYOUTS: Array<{ name: string; hosts: SimHost[] }> = [
   { name: '1x8', hosts: [{ host_id: 'a', gpu_count: 8, gpu_class: 'g' }] },
@@ -79,7 +81,7 @@ export function orderStudy(input: { llama: SimExperiment[]; qwen: SimExperiment[
     ] as const) {
       const cells: string[] = [];
       for (const order of ORDER_NAMES) {
-        const m = measureRun(simulateKvsweep({ hosts: topology.hosts, submissions: submissions.map((experiments) => ({ at_s: 0, experiments })), startups: input.startups, overheads: KVSWEEP_OVERHEADS, order: REQUEST_ORDERS[order]! }));
+        const m = measureRun(simulateKvsweep({ hosts: topology.hosts, submissions: submissions.map((experiments) => ({ at_s: 0, experiments })), startups: input.startups, overheads: KVSWEEP_OVERHEADS, ...orderOf(order) }));
         onBench.push({ topology: topology.name, first, order, makespan_s: m.makespan_s, gpu_hours_held: m.gpu_hours_held });
         cells.push(`${(m.makespan_s / 3600).toFixed(2)} / ${m.gpu_hours_held.toFixed(1)}`);
       }
@@ -93,7 +95,7 @@ export function orderStudy(input: { llama: SimExperiment[]; qwen: SimExperiment[
   for (let seed = 1; seed <= MIX_SEEDS; seed++) {
     const submissions = randomMix(seed);
     for (const layout of MIX_LAYOUTS) {
-      const runs = Object.fromEntries(ORDER_NAMES.map((order) => [order, simulateKvsweep({ hosts: layout.hosts, submissions, startups: MIX_STARTUPS, overheads: KVSWEEP_OVERHEADS, order: REQUEST_ORDERS[order]! })]));
+      const runs = Object.fromEntries(ORDER_NAMES.map((order) => [order, simulateKvsweep({ hosts: layout.hosts, submissions, startups: MIX_STARTUPS, overheads: KVSWEEP_OVERHEADS, ...orderOf(order) })]));
       const fifo = measureRun(runs.fifo!);
       for (const order of ORDER_NAMES) {
         const m = measureRun(runs[order]!);

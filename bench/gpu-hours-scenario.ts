@@ -77,8 +77,8 @@ export function toSimExperiment(spec: ExperimentSpec, sweep: string, span: numbe
     max_attempts: spec.max_attempts,
     failing_attempts: failure?.[1] ?? 0,
     fail_after_s: failure?.[2] ?? 0,
-    // What an experiment can tell the pool before it starts: its replay's length.
-    expected_s: client_s,
+    // What an experiment tells the pool with its lease request (workflows/sweep.ts): its time limit.
+    expected_s: spec.time_limit,
   };
 }
 

@@ -2,11 +2,15 @@
 // The GpuPoolWorkflow holds one PoolState and applies these functions to it, so the policy is
 // tested here without Temporal. Workflow-safe: no Node APIs, no clocks (callers pass `now`).
 //
-// Policy: first-come first-served with backfill. Requests are scanned oldest first; each is given
-// the GPUs of the fitting host with the fewest free GPUs (best fit keeps large holes for large
-// requests); a request that fits nowhere is skipped, not waited for, so no GPU stays idle while a
-// request that fits it waits (work-conserving). The price: a stream of small requests can delay a
-// large one; sweeps interleave their sizes, and a waiting request is reported by the pool query.
+// Policy: backfill in a chosen order. Each placement pass considers every waiting request once,
+// most GPUs first, then the longest expected hold, then oldest (bench/gpu-hours.ts measured this
+// order against FIFO and others: issue 18); a request waiting longer than MAX_WAIT_BEFORE_FIRST_MS
+// goes before every younger one, oldest first, so no order keeps it waiting behind later arrivals.
+// Each request is given the GPUs of the fitting host with the fewest free GPUs (best fit keeps
+// large holes for large requests); a request that fits nowhere is skipped, not waited for, so no
+// GPU stays idle while a request that fits it waits (work-conserving). The price: a stream of
+// small requests can delay a large one that does not fit yet; the pool query reports it waiting.
+// Pools that started before this order keep 'arrival' (oldest first) through the workflow's patch.
 
 export interface HostRegistration {
   host_id: string;
@@ -32,7 +36,18 @@ export interface LeaseRequest {
   gpu_count: number;
   gpu_class: string;
   enqueued_ms: number;
+  /** How long the requester expects to hold the lease (its time limit), when it says; unknown counts as 0. */
+  expected_duration_s?: number;
 }
+
+/** Order of the requests a placement pass considers: 'arrival' is oldest first (pools before issue 18). */
+export type WaitingOrder = 'arrival' | 'largest_longest';
+
+/** A request waiting this long is considered before every younger one, whatever the order. */
+export const MAX_WAIT_BEFORE_FIRST_MS = 4 * 3_600_000;
+
+/** The order of the pool today (the workflow gates it with a patch for pools started before it). */
+export const POOL_WAITING_ORDER: WaitingOrder = 'largest_longest';
 
 export interface Lease {
   lease_id: string;
@@ -160,17 +175,30 @@ export function confirmStopped(state: PoolState, leaseId: string): void {
   delete state.quarantined?.[leaseId];
 }
 
-/** Grants every waiting request that fits somewhere now; returns the new leases. */
-export function schedule(state: PoolState, now: number): Lease[] {
+/**
+ * Grants every waiting request that fits somewhere now, considering them in `order`; returns the
+ * new leases. The requests left waiting keep their arrival order.
+ */
+export function schedule(state: PoolState, now: number, order: WaitingOrder = 'arrival'): Lease[] {
   const granted: Lease[] = [];
-  const stillWaiting: LeaseRequest[] = [];
-  for (const request of state.waiting) {
+  for (const request of considerationOrder(state.waiting, now, order)) {
     const lease = place(state, request, now);
     if (lease) granted.push(lease);
-    else stillWaiting.push(request);
   }
-  state.waiting = stillWaiting;
+  const placed = new Set(granted.map((lease) => lease.request_id));
+  state.waiting = state.waiting.filter((r) => !placed.has(r.request_id));
   return granted;
+}
+
+const expectedHold = (r: LeaseRequest) => r.expected_duration_s ?? 0;
+
+/** The waiting requests (in arrival order) in the order a pass considers them. */
+export function considerationOrder(waiting: readonly LeaseRequest[], now: number, order: WaitingOrder): LeaseRequest[] {
+  if (order === 'arrival') return [...waiting];
+  const aged = (r: LeaseRequest) => now - r.enqueued_ms >= MAX_WAIT_BEFORE_FIRST_MS;
+  // Sorts are stable: equal requests stay oldest first.
+  const rest = waiting.filter((r) => !aged(r)).sort((a, b) => b.gpu_count - a.gpu_count || expectedHold(b) - expectedHold(a));
+  return [...waiting.filter(aged), ...rest];
 }
 
 function place(state: PoolState, request: LeaseRequest, now: number): Lease | undefined {

@@ -194,7 +194,7 @@ export async function ExperimentWorkflow(input: ExperimentInput): Promise<Experi
   setStatus('running');
 
   const requestLease = (requestId: string) =>
-    signalGpuPool(requestLeaseSignal, { request_id: requestId, holder: workflowId, gpu_count: spec.gpu_count, gpu_class: spec.gpu_class }, control.ensureGpuPool);
+    signalGpuPool(requestLeaseSignal, { request_id: requestId, holder: workflowId, gpu_count: spec.gpu_count, gpu_class: spec.gpu_class, expected_duration_s: spec.time_limit }, control.ensureGpuPool);
   for (let attempt = 1; attempt <= spec.max_attempts && !results && !cancelled; attempt++) {
     const requestId = leaseRequestId(workflowId, attempt);
     const attemptStarted = new Date(Date.now()).toISOString();

@@ -7,6 +7,7 @@ import {
   defineQuery,
   defineSignal,
   getExternalWorkflowHandle,
+  patched,
   proxyActivities,
   type SignalDefinition,
   setCurrentDetails,
@@ -22,6 +23,7 @@ import {
   emptyPool,
   enqueue,
   freeGpus,
+  POOL_WAITING_ORDER,
   registerHost,
   release,
   quarantine,
@@ -34,6 +36,7 @@ import {
   type LeaseRequest,
   type PoolState,
   type QuarantinedLease,
+  type WaitingOrder,
 } from '../domain/placement.ts';
 
 export const registerHostSignal = defineSignal<[HostRegistration]>(Signals.registerHost);
@@ -72,6 +75,9 @@ export interface PoolSnapshot {
 }
 export const poolQuery = defineQuery<PoolSnapshot>(Queries.pool);
 
+/** Patch of the order among waiting requests (issue 18): runs recorded before it keep granting oldest first. */
+export const WAITING_ORDER_PATCH = 'waiting-order-largest-longest';
+
 /** Continue-as-new well before Temporal's 10,240-event warning: the state is small to carry. */
 const HISTORY_EVENTS_BEFORE_CONTINUE = 4_000;
 /** How often, while leases are held, the pool checks that their holders still run. */
@@ -96,6 +102,7 @@ export interface PoolInput {
  */
 export async function GpuPoolWorkflow(input: PoolInput = {}): Promise<void> {
   const state = input.state ?? emptyPool();
+  const order: WaitingOrder = patched(WAITING_ORDER_PATCH) ? POOL_WAITING_ORDER : 'arrival';
   const historyBudget = input.continue_as_new_after_events ?? HISTORY_EVENTS_BEFORE_CONTINUE;
   const watching = new Map<string, string>(); // host id -> incarnation under watch in this run
   let dirty = true;
@@ -250,7 +257,7 @@ export async function GpuPoolWorkflow(input: PoolInput = {}): Promise<void> {
     }
     dirty = false;
     for (const host of Object.values(state.hosts)) watch(host);
-    for (const lease of schedule(state, Date.now())) {
+    for (const lease of schedule(state, Date.now(), order)) {
       outbox.push(() => notify(lease.holder, () => getExternalWorkflowHandle(lease.holder).signal(leaseGrantedSignal, lease)));
     }
     // Sent without waiting for their delivery: the next grants must not queue behind this batch's

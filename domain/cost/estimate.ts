@@ -78,7 +78,8 @@ export function estimateSweep(
       max_attempts: spec.max_attempts,
       failing_attempts: 0,
       fail_after_s: 0,
-      expected_s: client_s,
+      // What the experiment tells the pool (workflows/sweep.ts): its time limit.
+      expected_s: spec.time_limit,
     };
   });
   const run = simulateKvsweep({

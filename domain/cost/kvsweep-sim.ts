@@ -6,18 +6,20 @@
 //
 // Not modelled, because nothing in these sweeps triggers them: host loss and the GPUs it keeps
 // booked, the 30 s check for holders terminated by hand, the 5-minute re-request of a lost grant.
-import { emptyPool, enqueue, freeGpus, registerHost, release, schedule, type Lease, type LeaseRequest, type PoolState } from '../placement.ts';
+import { emptyPool, enqueue, freeGpus, POOL_WAITING_ORDER, registerHost, release, schedule, type Lease, type LeaseRequest, type PoolState, type WaitingOrder } from '../placement.ts';
 import { EventQueue } from './event-queue.ts';
 import { figureOf, gpuIds, WarmCache, type AttemptSpan, type Overheads, type SimExperiment, type SimHost, type SimRun, type StartupFigure, type Submission } from './model.ts';
-import type { OrderedRequest, RequestOrder } from './orders.ts';
+import type { RequestOrder } from './orders.ts';
 
 export interface KvsweepSimInput {
   hosts: readonly SimHost[];
   submissions: readonly Submission[];
   startups: Readonly<Record<string, StartupFigure>>;
   overheads: Overheads;
-  /** How the pool orders waiting requests that fit; default: the pool's own order. */
+  /** An order to study instead of the pool's: waiting requests are sorted by it, then placed oldest first. */
   order?: RequestOrder;
+  /** The pool's own order to apply when `order` is not given; default: the pool's order today. */
+  waiting_order?: WaitingOrder;
   policy?: string;
   /** Called after every placement pass, with the pool's state: tests check invariants here. */
   afterPass?: (state: PoolState, nowS: number) => void;
@@ -49,7 +51,7 @@ export function simulateKvsweep(input: KvsweepSimInput): SimRun {
     const request_id = `${experiment.sweep}/${experiment.id}#${attempt}`;
     pending.set(request_id, { experiment, attempt, requested_s: nowS });
     arrival.set(request_id, arrival.size);
-    const request: LeaseRequest & OrderedRequest = {
+    const request: LeaseRequest = {
       request_id,
       holder: `${experiment.sweep}/${experiment.id}`,
       gpu_count: experiment.gpu_count,
@@ -76,7 +78,7 @@ export function simulateKvsweep(input: KvsweepSimInput): SimRun {
 
   const place = (nowS: number) => {
     if (input.order) state.waiting = [...state.waiting].sort(input.order);
-    const leases = schedule(state, nowS * 1000);
+    const leases = schedule(state, nowS * 1000, input.order ? 'arrival' : (input.waiting_order ?? POOL_WAITING_ORDER));
     countPassedOver(leases);
     if (input.order) state.waiting.sort((a, b) => arrival.get(a.request_id)! - arrival.get(b.request_id)!);
     for (const lease of leases) {
