@@ -65,7 +65,7 @@ export const MULTI_GPU_ASSUMED: StartupFigure = { warm_s: 180, cold_s: 480, sour
 
 /** The simulator's start-up: about 0.3 s of process start plus its --startup-delay divided by --speed. */
 function simulatorStartup(spec: ExperimentSpec): StartupFigure {
-  const argv = spec.server.argv;
+  const argv = spec.server?.argv ?? [];
   const value = (flag: string) => {
     const i = argv.indexOf(flag);
     const n = i >= 0 ? Number(argv[i + 1]) : Number.NaN;
@@ -79,7 +79,8 @@ function simulatorStartup(spec: ExperimentSpec): StartupFigure {
 
 /** Whether the experiment's server is kvsweep's simulator (`{kvsweep} sim serve ...`). */
 export function isSimulator(spec: ExperimentSpec): boolean {
-  const [program, command] = spec.server.argv;
+  // An offline experiment has no server.
+  const [program, command] = spec.server?.argv ?? [];
   return program === '{kvsweep}' && command === 'sim';
 }
 

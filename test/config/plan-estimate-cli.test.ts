@@ -114,6 +114,13 @@ describe('plan --gpus N', { timeout: 60_000 }, () => {
     expect(both.code).toBe(2);
     expect(both.stderr).toContain('--gpus and --pool do not go together');
   });
+
+  it('has no estimate for an offline environment, which uses no GPUs', async () => {
+    const w = workspace();
+    const r = await w.run(['--gpus', '2', '--env', 'offline']);
+    expect(r.stderr).toContain("environment 'offline' is offline and uses no GPUs");
+    expect(r.code).toBe(2);
+  });
 });
 
 describe('plan --pool', { timeout: 180_000 }, () => {

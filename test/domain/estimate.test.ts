@@ -76,10 +76,11 @@ describe('start-up figures', () => {
   });
 
   it('default to the H200 figures on one GPU, an assumption on several, and the simulator its own', () => {
-    const gpu = (gpu_count: number): ExperimentSpec => ({ ...specs[0]!, gpu_count, server: { ...specs[0]!.server, argv: ['vllm', 'serve', 'x'] } });
+    const server = specs[0]!.server!;
+    const gpu = (gpu_count: number): ExperimentSpec => ({ ...specs[0]!, gpu_count, server: { ...server, argv: ['vllm', 'serve', 'x'] } });
     expect(defaultStartup(gpu(1))).toBe(H200_ONE_GPU);
     expect(defaultStartup(gpu(4))).toBe(MULTI_GPU_ASSUMED);
-    const delayed: ExperimentSpec = { ...specs[0]!, server: { ...specs[0]!.server, argv: [...specs[0]!.server.argv, '--startup-delay', '6', '--speed', '2'] } };
+    const delayed: ExperimentSpec = { ...specs[0]!, server: { ...server, argv: [...server.argv, '--startup-delay', '6', '--speed', '2'] } };
     expect(defaultStartup(delayed).warm_s).toBeCloseTo(3.3);
   });
 });
