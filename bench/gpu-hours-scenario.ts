@@ -99,3 +99,14 @@ export async function benchSweeps(): Promise<{ sweeps: BenchSweep[]; startups: R
   }
   return { sweeps, startups };
 }
+
+/** Between two experiments on one reused server: reset its caches and check them empty (assumed; reuse is not built). */
+export const REUSE_RESET_S = 5;
+
+/** Experiments of a sweep whose server command, environment and GPUs are identical share a reuse key (issue 18 point 4). */
+export function withReuseKeys(sweep: BenchSweep, experiments: readonly SimExperiment[]): SimExperiment[] {
+  return experiments.map((e, i) => {
+    const spec = sweep.specs[i]!;
+    return { ...e, reuse_key: JSON.stringify({ argv: spec.server?.argv, env: spec.server?.env, gpus: spec.gpu_count, class: spec.gpu_class }) };
+  });
+}

@@ -15,7 +15,7 @@ import type { Overheads, SimExperiment, SimHost, StartupFigure } from '../domain
 import { simulateOldRunner } from '../domain/cost/old-runner-sim.ts';
 import { REQUEST_ORDERS } from '../domain/cost/orders.ts';
 import { projectRoot } from '../platform/paths.ts';
-import { benchSweeps, LLAMA_70B_VARIANTS, MORE_FAILURES, withFailures } from './gpu-hours-scenario.ts';
+import { benchSweeps, LLAMA_70B_VARIANTS, MORE_FAILURES, REUSE_RESET_S, withFailures, withReuseKeys } from './gpu-hours-scenario.ts';
 import { orderStudy } from './gpu-hours-orders.ts';
 
 /** The old runner's own costs around an experiment: same server exit and result reading as kvsweep's. */
@@ -92,6 +92,26 @@ for (const variant of variants) {
 }
 console.log(`\nSensitivity (kvsweep with its order)\n${sens.toString()}`);
 
+// Server reuse (point 4, not built): what it would save. An experiment that ends hands its server
+// to a waiting one of the same server command and environment (domain/cost/kvsweep-sim.ts).
+const reuse: Array<Record<string, unknown>> = [];
+const reuseTable = new Table({ head: ['failures', 'hosts', 'kvsweep makespan h / GPU-h held', 'servers reused', 'GPU-h saved', 'servers started', 'reused / old+rerun: makespan', 'GPU-h held'], style: { head: [], border: [], compact: true } });
+// Without failures: the benchmark's failures are drawn per experiment, while experiments that share
+// a server command would share a start-up failure such as an out-of-memory.
+for (const [failures, l, q] of [['none', withFailures(llama, []), withFailures(qwen, [])]] as const) {
+  const [lr, qr] = [withReuseKeys(llamaSweep, l), withReuseKeys(qwenSweep, q)];
+  for (const topology of TOPOLOGIES) {
+    const [, old, , fresh] = runAll(topology, l, q, startups);
+    const run = simulateKvsweep({ hosts: topology.hosts, submissions: [{ at_s: 0, experiments: lr }, { at_s: 0, experiments: qr }], startups, overheads: KVSWEEP_OVERHEADS, reuse_reset_s: REUSE_RESET_S, policy: 'kvsweep, servers reused' });
+    const reused = measureRun(run);
+    const handedOver = run.attempts.filter((a) => a.reused_server).length;
+    const row = { failures, topology: topology.name, fresh, reused, servers_started: run.attempts.length - handedOver, of_attempts: run.attempts.length, gpu_hours_saved: r(fresh!.gpu_hours_held - reused.gpu_hours_held, 3), vs_old_rerun: { makespan: r(reused.makespan_s / old!.makespan_s, 3), gpu_hours_held: r(reused.gpu_hours_held / old!.gpu_hours_held, 3) } };
+    reuse.push(row);
+    reuseTable.push([failures, topology.name, `${h(fresh!.makespan_s)} / ${fresh!.gpu_hours_held.toFixed(2)}`, `${h(reused.makespan_s)} / ${reused.gpu_hours_held.toFixed(2)}`, row.gpu_hours_saved, `${row.servers_started} for ${row.of_attempts} attempts`, row.vs_old_rerun.makespan, row.vs_old_rerun.gpu_hours_held]);
+  }
+}
+console.log(`\nServer reuse, modelled (not built): a finished experiment hands its server to a waiting one with the same command and environment, ${REUSE_RESET_S} s cache reset\n${reuseTable.toString()}`);
+
 const orders = orderStudy({ llama, qwen, startups, topologies: TOPOLOGIES.map((t) => ({ name: t.name, hosts: t.hosts })) });
 
 mkdirSync(join(projectRoot, 'bench', 'results'), { recursive: true });
@@ -103,6 +123,7 @@ const figures = {
   trace_span_s: { ...llamaSweep.trace_span_s, ...qwenSweep.trace_span_s },
   results,
   sensitivity,
+  server_reuse: { reset_s: REUSE_RESET_S, rows: reuse },
   orders,
 };
 writeFileSync(join(projectRoot, 'bench', 'results', 'gpu-hours.json'), JSON.stringify(figures, null, 2) + '\n');

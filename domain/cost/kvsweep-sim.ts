@@ -21,6 +21,12 @@ export interface KvsweepSimInput {
   /** The pool's own order to apply when `order` is not given; default: the pool's order today. */
   waiting_order?: WaitingOrder;
   policy?: string;
+  /**
+   * A what-if for server reuse (issue 18 point 4, not built): when an attempt succeeds and a first
+   * attempt with the same reuse_key waits, it takes over the GPUs and the server, this long for the
+   * cache reset instead of a start-up. Never delays anything: it only runs what waits anyway.
+   */
+  reuse_reset_s?: number;
   /** Called after every placement pass, with the pool's state: tests check invariants here. */
   afterPass?: (state: PoolState, nowS: number) => void;
 }
@@ -105,6 +111,24 @@ export function simulateKvsweep(input: KvsweepSimInput): SimRun {
     return { ...base, ready_s: ready, server_end_s: end, held_until_s: end, result: 'succeeded', replay_s: experiment.client_s };
   };
 
+  // Server reuse (what-if): the next waiting first attempt of the same server takes the lease over.
+  const handOver = (p: Pending, requestId: string, nowS: number): boolean => {
+    const key = p.experiment.reuse_key;
+    if (input.reuse_reset_s === undefined || key === undefined || p.span!.result !== 'succeeded') return false;
+    const next = state.waiting.find((r) => pending.get(r.request_id)!.experiment.reuse_key === key && pending.get(r.request_id)!.attempt === 1);
+    const lease = Object.values(state.leases).find((l) => l.request_id === requestId);
+    if (!next || !lease) return false;
+    state.waiting = state.waiting.filter((r) => r !== next);
+    delete state.leases[lease.lease_id];
+    state.leases[lease.lease_id] = { ...lease, request_id: next.request_id, holder: next.holder, granted_ms: nowS * 1000 };
+    const q = pending.get(next.request_id)!;
+    const ready = nowS + input.reuse_reset_s;
+    const end = ready + overheads.client_start_s + q.experiment.client_s + overheads.collect_s + overheads.teardown_s;
+    q.span = { experiment_id: q.experiment.id, sweep: q.experiment.sweep, attempt: 1, host_id: lease.host_id, gpu_ids: lease.gpu_ids, requested_s: q.requested_s, held_from_s: nowS, spawned_s: nowS, cold: false, reused_server: true, ready_s: ready, server_end_s: end, held_until_s: end, result: 'succeeded', replay_s: q.experiment.client_s };
+    events.push(end, { kind: 'release', request_id: next.request_id });
+    return true;
+  };
+
   for (let next = events.pop(); next; next = events.pop()) {
     const { at, event } = next;
     if (event.kind === 'submit') {
@@ -112,8 +136,8 @@ export function simulateKvsweep(input: KvsweepSimInput): SimRun {
     } else {
       const p = pending.get(event.request_id)!;
       pending.delete(event.request_id);
-      release(state, event.request_id);
       attempts.push(p.span!);
+      if (!handOver(p, event.request_id, at)) release(state, event.request_id);
       if (p.span!.result === 'failed' && p.attempt < p.experiment.max_attempts) ask(p.experiment, p.attempt + 1, at);
     }
     place(at);

@@ -34,6 +34,8 @@ export interface SimExperiment {
   fail_after_s: number;
   /** Expected duration of one attempt, for orders that want it (longest first). */
   expected_s?: number;
+  /** Experiments with the same key have identical server command and environment: one server could run them in turn. */
+  reuse_key?: string;
 }
 
 /** A sweep handed to the scheduler at `at_s`, its experiments in plan order. */
@@ -75,6 +77,8 @@ export interface AttemptSpan {
   /** GPUs given back (lease released, or the batch over and its processes killed). */
   held_until_s: number;
   cold: boolean;
+  /** Ran on the server of the attempt before it (server reuse what-if): no start-up. */
+  reused_server?: boolean;
   result: 'succeeded' | 'failed';
   /** The replay's length when it ran. */
   replay_s: number;
