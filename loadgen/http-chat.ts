@@ -30,6 +30,8 @@ export interface ChatTarget {
   pool: ConnectionPool;
   /** Path of the chat completions endpoint, e.g. `/v1/chat/completions`. */
   path: string;
+  /** The request's header lines (chatRequestHeaders); the default carries no Authorization. */
+  headers?: string;
   /**
    * Called after each network read is handled: lets the replay send what fell due meanwhile, so
    * a burst of responses handled back to back does not delay the sends scheduled inside it.
@@ -77,14 +79,14 @@ export class ConnectionPool {
    * first second of a fast run does not pay for a burst of TCP connects on both sides while
    * sends fall due. Failures are ignored: a connection that did not open is opened on demand.
    */
-  async open(count: number, path: string): Promise<void> {
+  async open(count: number, path: string, headers = ''): Promise<void> {
     const opened = await Promise.all(
       Array.from({ length: count }, () => {
         const connection = new Http1Connection(this.origin);
         this.all.add(connection);
         return new Promise<Http1Connection>((resolve) => {
           const settle = (): void => resolve(connection);
-          connection.request('GET', path, '', '', { onHeaders() {}, onData() {}, onComplete: settle, onError: settle });
+          connection.request('GET', path, headers, '', { onHeaders() {}, onData() {}, onComplete: settle, onError: settle });
         });
       }),
     );
@@ -118,11 +120,16 @@ export class ConnectionPool {
  */
 export function streamChat(target: ChatTarget, body: string, sentAt: number, done: (outcome: ChatOutcome) => void): InFlight {
   const request = new ChatRequest(target, sentAt, done);
-  request.connection.request('POST', target.path, REQUEST_HEADERS, body, request);
+  request.connection.request('POST', target.path, target.headers ?? REQUEST_HEADERS, body, request);
   return request;
 }
 
 const REQUEST_HEADERS = 'content-type: application/json\r\naccept: text/event-stream\r\nuser-agent: kvsweep-loadgen\r\n';
+
+/** The header lines of every chat request, with the run's Authorization lines (built once per run). */
+export function chatRequestHeaders(authLines: string): string {
+  return REQUEST_HEADERS + authLines;
+}
 
 /**
  * One request in flight: the connection's response handler, the SSE parser's sink and the abort

@@ -14,6 +14,8 @@ export interface RecorderOptions {
   intervalMs: number;
   /** How long to wait for counters to settle after the run (vLLM updates them per engine step). */
   settleMs: number;
+  /** Sent with every scrape (the run's Authorization). */
+  headers?: Record<string, string>;
 }
 
 type Phase = 'before' | 'during' | 'after';
@@ -76,7 +78,7 @@ export class MetricsRecorder {
     let line: Record<string, unknown>;
     let flat: Record<string, number> | null = null;
     try {
-      const response = await fetch(`${this.options.baseUrl}/metrics`, { signal: AbortSignal.timeout(5000) });
+      const response = await fetch(`${this.options.baseUrl}/metrics`, { headers: this.options.headers ?? {}, signal: AbortSignal.timeout(5000) });
       if (!response.ok) throw new Error(`GET /metrics answered HTTP ${response.status}`);
       const parsed = parseMetrics(await response.text());
       flat = flattenMetrics(parsed);
