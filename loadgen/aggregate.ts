@@ -2,7 +2,7 @@
 // conventions: TPOT excludes the first token, ITL is per streamed chunk, percentiles are numpy's)
 // and prints the console "Serving Benchmark Result" block. Pure.
 import { summarize, type Summary } from './stats.ts';
-import { LATENCY_KEYS, type CacheStatistics, type LoadgenResult, type RequestRecord } from './result-schema.ts';
+import { LATENCY_KEYS, type CacheStatistics, type LoadgenResult, type MessageSizeReport, type ReasoningHistory, type RequestRecord } from './result-schema.ts';
 import type { PromptCalibration } from './prompt.ts';
 
 export interface RunFacts {
@@ -23,6 +23,8 @@ export interface RunFacts {
   endMs: number;
   maxConcurrent: number;
   calibration: PromptCalibration;
+  messageSizes: MessageSizeReport | null;
+  reasoning: ReasoningHistory | null;
   cacheStatistics: CacheStatistics;
   client: LoadgenResult['client'];
   files: { requests: string; metrics: string };
@@ -97,7 +99,9 @@ export function aggregate(records: readonly RequestRecord[], facts: RunFacts): L
       calibration: facts.calibration,
       error_tokens: distribution(summarize(sizeError)),
       abs_relative_error: distribution(summarize(sizeRelative)),
+      messages: facts.messageSizes,
     },
+    reasoning: facts.reasoning,
     client: facts.client,
     errors: errorCounts(records),
     cache_statistics: facts.cacheStatistics,
@@ -200,6 +204,21 @@ export function formatResultBlock(r: LoadgenResult): string {
   row('External (LMCache) hit rate:', c.external_prefix_cache_hit_rate, 4);
   row('Preemptions:', c.preemptions, 0);
   row('Peak KV cache usage:', c.peak_kv_cache_usage, 4);
+  const fork = c.lmcache_stats_endpoint;
+  if (fork !== null && fork.status === 'ok') {
+    for (const [name, value] of Object.entries(fork.figures)) row(`LMCache stats ${name}:`, value, Number.isInteger(value) ? 0 : 4);
+  }
+  for (const missing of c.missing_figures) lines.push(`Missing: ${missing.figures}`);
+  const m = r.prompt_size.messages;
+  if (m !== null) {
+    lines.push(center('Prompt sizes', '-'));
+    if (m.method === 'tokenize') {
+      row('Messages within 1 token of the trace:', `${m.within_1} of ${m.checked}`);
+      row('Mean |message size error| (tokens):', m.mean_abs_error, 3);
+    } else {
+      row('Message sizes:', 'estimated (not counted: no /tokenize)');
+    }
+  }
   lines.push('='.repeat(50));
   return lines.join('\n');
 }

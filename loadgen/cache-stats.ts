@@ -47,6 +47,7 @@ export function computeCacheStatistics(s: ScrapeSummary, reset: PrefixCacheReset
   const kvName = found(NAMES.kvUsage);
   if (!s.before || !s.after) notes.push(`/metrics could not be read before and after the run${s.lastError ? `: ${s.lastError}` : ''}`);
   else if (found(NAMES.prefixQueries) === null) notes.push('the server exposes no prefix-cache counters');
+  const lmcache = lmcacheFigures(s);
   return {
     prefix_cache_reset: reset,
     prefix_cache_queries: prefixQueries,
@@ -57,7 +58,9 @@ export function computeCacheStatistics(s: ScrapeSummary, reset: PrefixCacheReset
     external_prefix_cache_hit_rate: ratio(externalHits, externalQueries),
     preemptions: delta(NAMES.preemptions),
     peak_kv_cache_usage: kvName === null ? null : (s.peak[kvName] ?? null),
-    lmcache: lmcacheFigures(s),
+    lmcache,
+    lmcache_stats_endpoint: null,
+    missing_figures: lmcache === null && s.before && s.after && (externalQueries ?? 0) > 0 ? [MISSING_LMCACHE_SERIES] : [],
     metric_names: Object.fromEntries(
       Object.entries(NAMES).map(([key, names]) => [key, found(names)]),
     ),
@@ -66,6 +69,18 @@ export function computeCacheStatistics(s: ScrapeSummary, reset: PrefixCacheReset
     notes,
   };
 }
+
+/**
+ * vLLM 0.26 + LMCache 0.5.6 on a GPU (REFERENCE.md section 6): the connector answered lookups, yet
+ * the API server's /metrics had no lmcache:* series.
+ */
+export const MISSING_LMCACHE_SERIES = {
+  figures: "LMCache's lmcache:* counters and gauges (the lmcache figures)",
+  reason:
+    'the KV connector answered lookups (vllm:external_prefix_cache_queries grew) but /metrics has no lmcache:* series: ' +
+    'with vLLM V1 LMCache registers them in the engine-core process, and the API server serves only its own registry ' +
+    'unless it runs in Prometheus multiprocess mode (PROMETHEUS_MULTIPROC_DIR set to an empty folder for the server, as the lmcache environment does)',
+};
 
 /** Deltas of LMCache's counters and peaks of its gauges, plus the two hit rates they imply. */
 function lmcacheFigures(s: ScrapeSummary): CacheStatistics['lmcache'] {

@@ -22,6 +22,8 @@ interface CliOptions {
   resetPrefixCache: boolean;
   tokenize: boolean;
   gcPacing: boolean;
+  reasoningHistory: 'auto' | 'rewrite' | 'verbatim';
+  lmcacheStatsUrl?: string;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -41,7 +43,13 @@ export async function main(argv: string[]): Promise<number> {
     .option('--seed <n>', 'seed of prompt texts and Poisson arrivals', integer, 0)
     .addOption(new Option('--progress <format>', 'machine-readable progress on stdout').choices(['jsonl']))
     .option('--no-reset-prefix-cache', 'do not POST /reset_prefix_cache before the run')
-    .option('--no-tokenize', 'do not calibrate prompt sizes with POST /tokenize (assume one token per word)')
+    .option('--no-tokenize', 'do not size and count messages with POST /tokenize (assume one token per word)')
+    .addOption(
+      new Option('--reasoning-history <mode>', 'replies with <think>...</think>: rewrite </think> in the history copy so a template that drops reasoning keeps the cached prefix, or send them verbatim; auto asks the chat template')
+        .choices(['auto', 'rewrite', 'verbatim'])
+        .default('auto'),
+    )
+    .option('--lmcache-stats-url <url>', "the LMCache fork's statistics endpoint (e.g. http://127.0.0.1:9000/lmcache/stats), read before and after the run")
     .option('--no-gc-pacing', "do not collect the client's young-generation garbage in gaps of the schedule")
     .action((opts: CliOptions) => {
       options = opts;
@@ -81,6 +89,8 @@ export async function main(argv: string[]): Promise<number> {
     resetPrefixCache: o.resetPrefixCache,
     calibrate: o.tokenize,
     gcPacing: o.gcPacing,
+    reasoningHistory: o.reasoningHistory,
+    lmcacheStatsUrl: o.lmcacheStatsUrl ?? null,
     log: (line) => process.stderr.write(`${line}\n`),
     onProgress: jsonl
       ? (c) => emit({ type: 'progress', elapsed_s: round(c.elapsedS), scheduled: c.scheduled, sent: c.sent, completed: c.completed, failed: c.failed, total: c.total })

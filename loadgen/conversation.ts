@@ -50,13 +50,35 @@ export interface RequestShape {
   mockDecoding: boolean;
 }
 
+/**
+ * How a reply enters the history. A chat template like Qwen3's renders an earlier assistant
+ * message without its reasoning (everything up to `</think>`), so the next turn's prompt would
+ * leave the server's cached copy of the reply at its first token. With `rewriteReasoning`, the
+ * history copy has `</think>` replaced by `<think>` (one token for one, as the old benchmark
+ * client did): the template then renders the reply as it was generated up to that tag.
+ */
+export interface ReplyHistory {
+  rewriteReasoning: boolean;
+  /** Replies rewritten so far. */
+  rewritten: number;
+}
+
+const END_OF_REASONING = '</think>';
+
+/** The history copy of a reply. */
+export function historyReply(content: string, replies: ReplyHistory | null): string {
+  if (replies === null || !replies.rewriteReasoning || !content.includes(END_OF_REASONING)) return content;
+  replies.rewritten++;
+  return content.replaceAll(END_OF_REASONING, '<think>');
+}
+
 /** The request of `turn`: the whole history, then its new user message. */
 export function prepareTurn(turn: TraceTurn, conversation: Conversation, shape: RequestShape): PreparedTurn {
   const mock = shape.mockDecoding;
   // Mock decoding: the reply's tokens are prefilled as part of the prompt, one token is decoded.
   const queryTokens = mock ? turn.queryTokens + turn.replyTokens : turn.queryTokens;
   const maxTokens = mock ? 1 : turn.replyTokens;
-  const message: Message = { role: 'user', content: shape.prompts.userMessage(turn.conversationId, turn.turn, queryTokens) };
+  const message: Message = { role: 'user', content: shape.prompts.userMessage(turn.conversationId, turn.turn, queryTokens, turn.index) };
   const messages = [...conversation.messages, message];
   const body = JSON.stringify({
     model: shape.model,
@@ -77,7 +99,15 @@ export function prepareTurn(turn: TraceTurn, conversation: Conversation, shape: 
  * Records a finished request (times relative to `startAt`) and, when it succeeded, appends the
  * exchange to the history: the reply actually received, nothing invented for a failure.
  */
-export function recordOutcome(log: RequestLog, index: number, prepared: PreparedTurn, outcome: ChatOutcome, conversation: Conversation, startAt: number): void {
+export function recordOutcome(
+  log: RequestLog,
+  index: number,
+  prepared: PreparedTurn,
+  outcome: ChatOutcome,
+  conversation: Conversation,
+  startAt: number,
+  replies: ReplyHistory | null = null,
+): void {
   log.setSent(index, outcome.sentAt - startAt);
   log.setResponse(index, outcome.httpStatus, outcome.promptTokens, outcome.cachedTokens);
   const times = outcome.chunkTimes;
@@ -90,7 +120,7 @@ export function recordOutcome(log: RequestLog, index: number, prepared: Prepared
     // second, the texts of finished conversations were most of what each young-generation GC
     // had to copy (and its pause grows with that).
     if (conversation.next + 1 < conversation.turns.length) {
-      conversation.messages.push(prepared.message, { role: 'assistant', content: outcome.content });
+      conversation.messages.push(prepared.message, { role: 'assistant', content: historyReply(outcome.content, replies) });
     }
   } else {
     log.setEnd(index, outcome.aborted ? 'aborted' : 'failed', null, times.length > 0 ? (outcome.completionTokens ?? times.length) : null, outcome.error);

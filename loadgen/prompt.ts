@@ -1,11 +1,12 @@
 // Deterministic prompt text of a wanted token count. Words come from a list of common English
-// words that are one token each in the usual BPE vocabularies; where the server offers
-// POST /tokenize, the words-to-tokens line and the chat template's overhead are measured instead
-// of assumed. Every conversation draws its own words, so different conversations share no prefix
-// beyond the chat template, and the same seed gives the same text.
+// words; where the server offers POST /tokenize, each message's words are planned against the
+// server's own count of every word (loadgen/prompt-sizing.ts) before the run, and the chat
+// template's overhead is measured; without it, one token per word is assumed. Every conversation
+// draws its own words, so different conversations share no prefix beyond the chat template, and
+// the same seed gives the same text.
 import { SeededRandom, hashString } from './random.ts';
 
-const WORDS = (
+export const WORDS: readonly string[] = (
   'the of and to in is was for on that with as by at from his her it an be are this which or had not but ' +
   'were have one all their there been has when who more no if out so said what up its about into than them ' +
   'can only other new some could time these two may then do first any my now such like our over man me even ' +
@@ -42,6 +43,33 @@ export const ASSUMED_CALIBRATION: PromptCalibration = {
   detail: 'one token per word assumed',
 };
 
+/** The seeded word sequence of one turn's user message. */
+export function messageRandom(seed: number, conversationId: string, turn: number): SeededRandom {
+  return new SeededRandom(hashString(`${seed}\u0000${conversationId}\u0000${turn}`));
+}
+
+/**
+ * The words of each trace turn's user message (by turn index), as loadgen/prompt-sizing.ts
+ * planned them with the server's tokenizer: the first `words[i]` words of the turn's seeded
+ * sequence, then `fill[i]` one-token filler words.
+ */
+export interface MessagePlans {
+  /** -1: no plan for that turn (sized by the calibration). */
+  words: Int32Array;
+  fill: Uint16Array;
+  /** Index in WORDS of the filler word after another word, and of a filler that starts a message. */
+  filler: number;
+  fillerFirst: number;
+}
+
+/** The text of a planned message: `words` words of the sequence, then `fill` fillers. */
+export function plannedText(random: SeededRandom, words: number, fill: number, filler: number, fillerFirst: number): string {
+  const parts = new Array<string>(words + fill);
+  for (let i = 0; i < words; i++) parts[i] = WORDS[random.int(WORDS.length)]!;
+  for (let i = words; i < words + fill; i++) parts[i] = WORDS[i === 0 ? fillerFirst : filler]!;
+  return parts.join(' ');
+}
+
 /** Words of a text for a seed: the generator that both prompts and calibration samples use. */
 export function wordsText(random: SeededRandom, count: number): string {
   const parts = new Array<string>(count);
@@ -53,6 +81,8 @@ export class PromptBuilder {
   constructor(
     private readonly seed: number,
     readonly calibration: PromptCalibration,
+    /** Exact sizes of the trace's messages; null: every message sized by the calibration. */
+    private readonly plans: MessagePlans | null = null,
   ) {}
 
   /** Words needed for a text of `tokens` tokens under the calibration (at least one). */
@@ -61,9 +91,17 @@ export class PromptBuilder {
     return Math.max(1, Math.round((tokens - interceptTokens) / tokensPerWord));
   }
 
-  /** The user message of one turn: the same text for the same seed, conversation and turn. */
-  userMessage(conversationId: string, turn: number, tokens: number): string {
-    const random = new SeededRandom(hashString(`${this.seed}\u0000${conversationId}\u0000${turn}`));
+  /**
+   * The user message of one turn: the same text for the same seed, conversation and turn. Trace
+   * turn `index` uses its plan when there is one; otherwise the calibration sizes it.
+   */
+  userMessage(conversationId: string, turn: number, tokens: number, index = -1): string {
+    const random = messageRandom(this.seed, conversationId, turn);
+    const plans = this.plans;
+    if (plans !== null && index >= 0 && index < plans.words.length) {
+      const words = plans.words[index]!;
+      if (words >= 0) return plannedText(random, words, plans.fill[index]!, plans.filler, plans.fillerFirst);
+    }
     return wordsText(random, this.wordsFor(tokens));
   }
 

@@ -14,7 +14,7 @@ import type { PromptBuilder } from './prompt.ts';
 import type { TraceTurn } from './trace-parse.ts';
 import type { RequestRecord } from './result-schema.ts';
 import { RequestLog } from './request-log.ts';
-import { indexConversations, prepareTurn, recordOutcome, type Conversation, type PreparedTurn } from './conversation.ts';
+import { indexConversations, prepareTurn, recordOutcome, type Conversation, type PreparedTurn, type ReplyHistory } from './conversation.ts';
 
 /** The last stretch before a deadline is covered by setImmediate; timers are this late at worst. */
 export const SPIN_WINDOW_MS = 2;
@@ -38,6 +38,10 @@ export interface ReplayOptions {
   graceMs: number;
   /** Offered every wait of the schedule, to collect garbage where no send is due; null: none. */
   gcPacer?: GcPacer | null;
+  /** How replies enter the history (reasoning rewritten or not); null: as received. */
+  replies?: ReplyHistory | null;
+  /** The server's count of each turn's message, taken before the run (goes to requests.jsonl). */
+  messageTokens?: Int32Array | null;
 }
 
 export interface ReplayCounters {
@@ -95,6 +99,7 @@ export class Replay {
     options.target.afterRead = this.sendDue;
     const { turns, scheduledMs } = options;
     this.log = new RequestLog(turns, scheduledMs, options.mockDecoding);
+    if (options.messageTokens) this.log.setMessageTokens(options.messageTokens);
     ({ byId: this.conversations, ofTurn: this.conversationOf } = indexConversations(turns));
   }
 
@@ -251,7 +256,7 @@ export class Replay {
     this.inFlight.delete(index);
     const start = this.startAt;
     const conversation = this.conversationOf[index]!;
-    recordOutcome(this.log, index, prepared, outcome, conversation, start);
+    recordOutcome(this.log, index, prepared, outcome, conversation, start, this.options.replies ?? null);
     if (outcome.ok) this.completed++;
     else if (!outcome.aborted) this.failed++;
     conversation.next++;

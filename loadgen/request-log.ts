@@ -30,6 +30,8 @@ export class RequestLog {
   private itlUsed = 0;
   /** Error messages of failed and aborted requests (a minority, so a map). */
   private readonly errors = new Map<number, string>();
+  /** The server's count of each turn's new user message, when it was counted before the run. */
+  private messageTokens: Int32Array | null = null;
 
   constructor(
     private readonly turns: readonly TraceTurn[],
@@ -57,6 +59,11 @@ export class RequestLog {
 
   setDue(index: number, dueMs: number | null): void {
     this.due[index] = dueMs ?? Number.NaN;
+  }
+
+  /** The server's counts of the messages (by turn index), taken before the run. */
+  setMessageTokens(counts: Int32Array): void {
+    this.messageTokens = counts;
   }
 
   setExpectedPromptTokens(index: number, tokens: number): void {
@@ -122,6 +129,7 @@ export class RequestLog {
       e2el_ms: orNull(this.e2el[index]!),
       prompt_tokens: orNull(this.promptTokens[index]!),
       expected_prompt_tokens: orNull(this.expectedPromptTokens[index]!),
+      message_tokens: this.messageTokens === null ? null : this.messageTokens[index]!,
       cached_tokens: orNull(this.cachedTokens[index]!),
       output_tokens: orNull(this.outputTokens[index]!),
       requested_output_tokens: this.mockDecoding ? 1 : turn.replyTokens,

@@ -20,6 +20,28 @@ export const PrefixCacheResetResult = z.object({
 
 export type PrefixCacheReset = z.infer<typeof PrefixCacheResetResult>;
 
+/**
+ * The LMCache fork's own statistics endpoint (`GET .../lmcache/stats`, JSON with `lmcache_stats`
+ * and `conversation_stats`), read before and after the run as the old benchmark client read it.
+ */
+export const LmcacheStatsEndpoint = z.object({
+  url: z.string(),
+  /** `unavailable`: the endpoint did not answer with that JSON (the figures are then empty). */
+  status: z.enum(['ok', 'unavailable']),
+  detail: z.string(),
+  /**
+   * `lmcache_stats`: counts are after - before (they are cumulative since the server started);
+   * rates and averages are the server's own after the run (since it started).
+   */
+  figures: z.record(z.string(), figure),
+  /** `conversation_stats` after the run, as the server reports them. */
+  conversation: z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.null()])),
+});
+export type LmcacheStatsEndpoint = z.infer<typeof LmcacheStatsEndpoint>;
+
+/** A group of figures the run could not get, and why (also printed on the console). */
+export const MissingFigures = z.object({ figures: z.string(), reason: z.string() });
+
 export const CacheStatistics = z.object({
   /** Whether POST /reset_prefix_cache emptied the cache before the run. */
   prefix_cache_reset: PrefixCacheResetResult,
@@ -45,6 +67,10 @@ export const CacheStatistics = z.object({
       peaks: z.record(z.string(), z.number()),
     })
     .nullable(),
+  /** Present when the client was given the LMCache fork's statistics URL. */
+  lmcache_stats_endpoint: LmcacheStatsEndpoint.nullable().default(null),
+  /** Figures a server of this kind should give but this one did not, with the reason. */
+  missing_figures: z.array(MissingFigures).default([]),
   /** Which exposed name each figure was read from (null: not exposed). */
   metric_names: z.record(z.string(), z.string().nullable()),
   scrapes: z.number().int(),
@@ -62,6 +88,36 @@ export const DistributionSummary = z.object({
   'p99.9': figure,
   max: figure,
 });
+
+/** How close each new user message came to its trace length, counted by the server's tokenizer. */
+export const MessageSizeReport = z.object({
+  /** `tokenize`: planned and counted with POST /tokenize; `estimate`: sized by the calibration alone. */
+  method: z.enum(['tokenize', 'estimate']),
+  detail: z.string(),
+  /** Messages counted with /tokenize before the run (every message of the trace). */
+  checked: z.number().int(),
+  exact: z.number().int(),
+  within_1: z.number().int(),
+  /** Server count minus trace length, over the checked messages. */
+  mean_error: figure,
+  mean_abs_error: figure,
+  max_abs_error: figure,
+  /** Error in tokens (`-1`, `0`, `1`, ...; `<-10` and `>10` grouped) -> messages. */
+  error_counts: z.record(z.string(), z.number().int()),
+});
+export type MessageSizeReport = z.infer<typeof MessageSizeReport>;
+
+/** How replies that carry reasoning (`<think>...</think>`) were put into the history. */
+export const ReasoningHistory = z.object({
+  /** `rewrite`: `</think>` becomes `<think>` in the history copy; `verbatim`: the reply as received. */
+  mode: z.enum(['rewrite', 'verbatim']),
+  /** Whether the server's chat template drops the reasoning of earlier replies (null: not measured). */
+  template_drops_reasoning: z.boolean().nullable(),
+  detail: z.string(),
+  /** Replies whose history copy was rewritten. */
+  replies_rewritten: z.number().int(),
+});
+export type ReasoningHistory = z.infer<typeof ReasoningHistory>;
 
 const GcPacing = z.object({
   enabled: z.boolean(),
@@ -151,7 +207,10 @@ export const LoadgenResult = z.object({
     error_tokens: DistributionSummary,
     /** |error| / aimed size. */
     abs_relative_error: DistributionSummary,
+    /** Each new user message against its trace length (null in results written before it existed). */
+    messages: MessageSizeReport.nullable().default(null),
   }),
+  reasoning: ReasoningHistory.nullable().default(null),
   /** The client's own health: a saturated or starved client measures itself, not the server. */
   client: z.object({
     /** CPU time of the client process (all threads) / wall time of the replay, in % of one core. */
@@ -193,6 +252,8 @@ export const RequestRecord = z.object({
   e2el_ms: figure,
   prompt_tokens: figure,
   expected_prompt_tokens: figure,
+  /** Tokens of the new user message, counted by the server's /tokenize before the run (null: not counted). */
+  message_tokens: figure.default(null),
   cached_tokens: figure,
   /** Offline runs: the part of cached_tokens found in the GPU tier, and the part loaded from the CPU tier. */
   gpu_hit_tokens: figure.optional(),

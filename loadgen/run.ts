@@ -11,12 +11,14 @@ import { UserError } from '../domain/errors.ts';
 import { loadTrace } from './trace.ts';
 import type { TraceTurn } from './trace-parse.ts';
 import { scheduleTimes as scheduleOffsets } from './schedule.ts';
-import { PromptBuilder, ASSUMED_CALIBRATION } from './prompt.ts';
-import { calibratePrompts, checkServer, resetPrefixCache, type PrefixCacheReset } from './server-api.ts';
+import { checkServer, resetPrefixCache, type PrefixCacheReset } from './server-api.ts';
+import { authFromEnv, type ServerAuth } from './auth.ts';
+import { preparePrompts, type ReasoningMode } from './prepare-prompts.ts';
+import { lmcacheStatsFigures, readLmcacheStats, type LmcacheStatsSnapshot } from './lmcache-stats.ts';
 import { startMetricsSampler } from './metrics-sampler.ts';
 import { WARM_UP_MIN_BUSIEST_10MS, WARM_UP_RATE, WARM_UP_REQUESTS, warmUpClient } from './warmup.ts';
 import { computeCacheStatistics } from './cache-stats.ts';
-import { ConnectionPool } from './http-chat.ts';
+import { ConnectionPool, chatRequestHeaders } from './http-chat.ts';
 import { Replay, type ReplayCounters } from './replay.ts';
 import { GcPacer, exposedGc, v8YoungGeneration } from './gc-pacer.ts';
 import { aggregate, formatResultBlock } from './aggregate.ts';
@@ -38,8 +40,14 @@ export interface LoadgenOptions {
   graceS?: number;
   /** POST /reset_prefix_cache before the run (default true). */
   resetPrefixCache?: boolean;
-  /** Measure prompt sizes with POST /tokenize (default true). */
+  /** Size and count prompts with POST /tokenize (default true). */
   calibrate?: boolean;
+  /** How replies carrying `<think>...</think>` enter the history (default `auto`; prepare-prompts.ts). */
+  reasoningHistory?: ReasoningMode;
+  /** The LMCache fork's statistics URL, read before and after the run; null: not read. */
+  lmcacheStatsUrl?: string | null;
+  /** Authorization sent with every request (default: from OPENAI_API_KEY). */
+  auth?: ServerAuth;
   metricsIntervalMs?: number;
   /** Collect young-generation garbage in the schedule's gaps (default true; loadgen/gc-pacer.ts). */
   gcPacing?: boolean;
@@ -84,26 +92,42 @@ export async function runLoadgen(options: LoadgenOptions): Promise<LoadgenRun> {
   const trace = await loadTrace(options.dataset, { numPrompts: options.numPrompts });
   log(`trace ${options.dataset}: ${trace.turns.length} turns in ${trace.conversations} conversations` +
     (trace.droppedNonPositiveQuery > 0 ? ` (${trace.droppedNonPositiveQuery} rows with query length <= 0 dropped)` : ''));
-  await checkServer(root, options.model);
+  const auth = options.auth ?? authFromEnv();
+  if (auth.sent) log('sending Authorization: Bearer $OPENAI_API_KEY with every request');
+  await checkServer(root, options.model, auth);
   await mkdir(resultDir, { recursive: true });
 
   const reset: PrefixCacheReset =
     options.resetPrefixCache === false
       ? { status: 'skipped', http_status: null, detail: 'not requested' }
-      : await resetPrefixCache(root);
+      : await resetPrefixCache(root, auth);
   log(`prefix cache reset: ${reset.status} (${reset.detail})`);
-  const calibration = options.calibrate === false ? ASSUMED_CALIBRATION : await calibratePrompts(root, options.model);
-  log(`prompt sizes: ${calibration.detail}`);
+  const prepared = await preparePrompts(trace.turns, {
+    root,
+    model: options.model,
+    seed: options.seed,
+    mockDecoding: options.mockDecoding,
+    auth,
+    tokenize: options.calibrate !== false,
+    reasoning: options.reasoningHistory ?? 'auto',
+    log,
+  });
+  const { calibration, prompts } = prepared;
+  const statsUrl = options.lmcacheStatsUrl ?? null;
+  let statsBefore: LmcacheStatsSnapshot | null = null;
+  if (statsUrl !== null) {
+    statsBefore = await readLmcacheStats(statsUrl, auth);
+    log(statsBefore.ok ? `LMCache stats: reading ${statsUrl} before and after the run` : `LMCache stats: ${statsBefore.detail}: no lmcache_stats figures for this run (the endpoint is the LMCache fork's)`);
+  }
 
   const metricsFile = join(resultDir, 'metrics.jsonl');
-  const sampler = await startMetricsSampler({ baseUrl: root, file: metricsFile, intervalMs: options.metricsIntervalMs ?? 1000, settleMs: 1000 });
+  const sampler = await startMetricsSampler({ baseUrl: root, file: metricsFile, intervalMs: options.metricsIntervalMs ?? 1000, settleMs: 1000, headers: auth.headers });
   log(`metrics: recording ${root}/metrics (${sampler.mode})`);
 
   const rootUrl = new URL(root);
   const pool = new ConnectionPool(rootUrl.origin);
   const scheduledMs = scheduleTimes(trace.turns, options.arrival, options.requestRate, options.seed);
   const basePath = rootUrl.pathname.replace(/\/$/, '');
-  const prompts = new PromptBuilder(options.seed, calibration);
   const busiest = busiest10Ms(scheduledMs);
   // Fewer full GCs during the run (set before the collection below, which sizes the heap limit).
   setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
@@ -117,7 +141,7 @@ export async function runLoadgen(options: LoadgenOptions): Promise<LoadgenRun> {
   if (busiest >= WARM_UP_MIN_BUSIEST_10MS) {
     // Only precision depends on it: a run goes on without it (and says so) if it cannot be done.
     try {
-      const warm = await warmUpClient({ requests: WARM_UP_REQUESTS, rate: WARM_UP_RATE, model: options.model, prompts, mockDecoding: options.mockDecoding });
+      const warm = await warmUpClient({ requests: WARM_UP_REQUESTS, rate: WARM_UP_RATE, model: options.model, prompts: prepared.synthetic, mockDecoding: options.mockDecoding });
       if (warm.failed > 0) throw new Error(`${warm.failed} of ${warm.requests} requests to the in-process responder failed`);
       warmUpRequests = warm.requests;
       log(`client warm-up: ${warm.requests} requests against an in-process responder in ${warm.ms.toFixed(0)} ms (the schedule's busiest 10 ms hold ${busiest} turns)`);
@@ -125,7 +149,7 @@ export async function runLoadgen(options: LoadgenOptions): Promise<LoadgenRun> {
       log(`client warm-up skipped: ${(error as Error).message}`);
     }
   }
-  await pool.open(warmConnections(busiest), `${basePath}/v1/models`);
+  await pool.open(warmConnections(busiest), `${basePath}/v1/models`, auth.headerLines);
   let gcPacer: GcPacer | null = null;
   if (options.gcPacing !== false) {
     const young = v8YoungGeneration();
@@ -133,7 +157,7 @@ export async function runLoadgen(options: LoadgenOptions): Promise<LoadgenRun> {
     else gcPacer = new GcPacer(young);
   }
   const replay = new Replay({
-    target: { pool, path: `${basePath}/v1/chat/completions` },
+    target: { pool, path: `${basePath}/v1/chat/completions`, headers: chatRequestHeaders(auth.headerLines) },
     model: options.model,
     turns: trace.turns,
     scheduledMs,
@@ -142,6 +166,8 @@ export async function runLoadgen(options: LoadgenOptions): Promise<LoadgenRun> {
     timeLimitMs: options.timeLimitS === null ? null : options.timeLimitS * 1000,
     graceMs: (options.graceS ?? 5) * 1000,
     gcPacer,
+    replies: prepared.replies,
+    messageTokens: prepared.messageTokens,
   });
   const progress = options.onProgress ? setInterval(() => options.onProgress!(replay.counters()), 1000) : null;
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
@@ -171,6 +197,15 @@ export async function runLoadgen(options: LoadgenOptions): Promise<LoadgenRun> {
   const wallMs = outcome.endAt - outcome.startAt;
   options.onProgress?.(replay.counters());
   const scrapes = await sampler.end();
+  const cacheStatistics = computeCacheStatistics(scrapes, reset);
+  if (statsUrl !== null) {
+    const endpoint = lmcacheStatsFigures(statsUrl, statsBefore!, await readLmcacheStats(statsUrl, auth));
+    cacheStatistics.lmcache_stats_endpoint = endpoint;
+    if (endpoint.status !== 'ok') {
+      cacheStatistics.missing_figures.push({ figures: "lmcache_stats and conversation_stats (the LMCache fork's statistics endpoint)", reason: `${endpoint.detail} (upstream LMCache has no such endpoint)` });
+    }
+  }
+  for (const missing of cacheStatistics.missing_figures) log(`missing figures: ${missing.figures}: ${missing.reason}`);
   // The histogram holds the interval of a 10 ms timer: the delay is what exceeds 10 ms.
   const delayMs = (ns: number): number | null => (Number.isFinite(ns) && loopDelay.count > 0 ? Math.max(0, ns / 1e6 - 10) : null);
 
@@ -192,7 +227,9 @@ export async function runLoadgen(options: LoadgenOptions): Promise<LoadgenRun> {
     endMs: outcome.endAt - outcome.startAt,
     maxConcurrent: outcome.maxConcurrent,
     calibration,
-    cacheStatistics: computeCacheStatistics(scrapes, reset),
+    messageSizes: prepared.messages,
+    reasoning: { ...prepared.reasoning, replies_rewritten: prepared.replies.rewritten },
+    cacheStatistics,
     client: {
       cpu_percent: wallMs > 0 ? ((cpu.user + cpu.system) / 1000 / wallMs) * 100 : null,
       event_loop_delay_ms: { p50: delayMs(loopDelay.percentile(50)), p99: delayMs(loopDelay.percentile(99)), max: delayMs(loopDelay.max) },
