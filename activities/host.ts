@@ -3,11 +3,11 @@
 // paths and numbers, never logs (a failure carries at most a short log tail).
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { mkdir, readdir, rename, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ExperimentSpec } from '../domain/experiment.ts';
 import { experimentWorkflowId, leaseProcessKeys, leaseRequestId } from '../domain/names.ts';
-import { OFFLINE_EXPERIMENT_MESSAGE, renderClientCommand, renderServerCommand } from '../domain/server-command.ts';
+import { OFFLINE_EXPERIMENT_MESSAGE, renderClientCommand, renderLmcacheStatsUrl, renderServerCommand, usesScratchDir } from '../domain/server-command.ts';
 import { AttemptMarker } from '../domain/records.ts';
 import { readRecord, tailLines, writeJsonAtomic } from '../platform/files.ts';
 import { formatProcessFailure, type ProcessEnd } from '../platform/process-failure.ts';
@@ -43,6 +43,18 @@ export interface ServerHandle {
   result_dir: string;
   /** When the process was spawned (ISO 8601, ms). */
   started_at: string;
+  /** The LMCache fork's statistics URL on this host (absent in handles of older workers). */
+  lmcache_stats_url?: string | null;
+  /** `{scratch_dir}` of this server start, removed at teardown. */
+  scratch_dir?: string | null;
+}
+
+/** An empty folder for this server start (e.g. Prometheus multiprocess files): whatever an earlier start left goes. */
+async function freshScratchDir(resultDir: string): Promise<string> {
+  const dir = join(resultDir, 'server-scratch');
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  return dir;
 }
 
 function failure(type: string, message: string, logTail: string[] = [], nonRetryable = true): ApplicationFailure {
@@ -115,7 +127,9 @@ export function createHostActivities(deps: HostDeps) {
       await setAsideEarlierAttempt(resultDir, attempt);
       await writeJsonAtomic(join(resultDir, 'attempt.json'), { attempt, host_id: deps.hostId, gpu_ids: input.gpu_ids, started_at: new Date().toISOString() } satisfies AttemptMarker);
       const port = await reservePort(deps.portBase, deps.portCount, reservedPorts);
-      const { argv, env } = renderServerCommand(spec, { port, gpuIds: input.gpu_ids, kvsweepArgv: deps.kvsweepArgv });
+      const scratchDir = usesScratchDir(spec) ? await freshScratchDir(resultDir) : undefined;
+      const binding = { port, gpuIds: input.gpu_ids, kvsweepArgv: deps.kvsweepArgv, scratchDir };
+      const { argv, env } = renderServerCommand(spec, binding);
       const logPath = join(resultDir, 'server.log');
       await writeJsonAtomic(join(resultDir, 'server-command.json'), { argv, env });
       // A retried start appends to the log: readiness looks only at what this process writes.
@@ -132,6 +146,8 @@ export function createHostActivities(deps: HostDeps) {
           log_offset: logOffset,
           result_dir: resultDir,
           started_at: new Date(started.startedAtMs).toISOString(),
+          lmcache_stats_url: renderLmcacheStatsUrl(spec, binding),
+          scratch_dir: scratchDir ?? null,
         };
         void started.exit.then(() => reservedPorts.delete(port));
         // The lease may have been stopped, or this worker re-registered as a new incarnation, while
@@ -181,7 +197,12 @@ export function createHostActivities(deps: HostDeps) {
       const { spec, server } = input;
       const serverProcess = deps.processes.get(server.key);
       if (!serverProcess) throw failure('ServerGone', `server ${server.key} is not running on ${deps.hostId} (the worker restarted)`);
-      const argv = renderClientCommand(spec, spec.client, { baseUrl: server.base_url, resultDir: server.result_dir, kvsweepArgv: deps.kvsweepArgv });
+      const argv = renderClientCommand(spec, spec.client, {
+        baseUrl: server.base_url,
+        resultDir: server.result_dir,
+        kvsweepArgv: deps.kvsweepArgv,
+        lmcacheStatsUrl: server.lmcache_stats_url ?? null,
+      });
       const clientKey = leaseProcessKeys(server.key).client;
       await deps.processes.stop(clientKey, 1_000); // a retried attempt's earlier client, if any
       const logPath = join(server.result_dir, 'client.log');
@@ -209,7 +230,7 @@ export function createHostActivities(deps: HostDeps) {
     /** Reads the client's result files into the compact figures of the summary. */
     async collectResults(input: { spec: ExperimentSpec; server: ServerHandle }): Promise<CollectedResults> {
       try {
-        return await collectFrom(input.server.result_dir);
+        return await collectFrom(input.server.result_dir, { path: input.server.log_path, offset: input.server.log_offset });
       } catch (error) {
         throw failure('ResultsUnreadable', (error as Error).message, await tailLines(join(input.server.result_dir, 'client.log')));
       }
@@ -251,6 +272,8 @@ export function createHostActivities(deps: HostDeps) {
       const stoppedAt = new Date().toISOString();
       const portFree = await waitPortFree(server.port, 5_000);
       reservedPorts.delete(server.port);
+      // Prometheus multiprocess files and the like: only this server start read them.
+      if (server.scratch_dir) await rm(server.scratch_dir, { recursive: true, force: true });
       handles.delete(server.key);
       if (!portFree) throw failure('PortStillInUse', `port ${server.port} on ${deps.hostId} is still in use after the server stopped`, [], false);
       return { ended: report.ended, duration_ms: report.durationMs, port_free: portFree, stopped_at: stoppedAt };

@@ -59,6 +59,7 @@ function checkEnvironmentTemplates(file: string, name: string, definition: Envir
   for (const [strategy, vars] of Object.entries(definition.strategy_env)) {
     for (const [key, value] of Object.entries(vars ?? {})) check(value, [...base, 'strategy_env', strategy, key]);
   }
+  if (definition.lmcache_stats_url !== undefined) check(definition.lmcache_stats_url, [...base, 'lmcache_stats_url']);
   return problems;
 }
 

@@ -14,7 +14,8 @@ export type LightgbmMode = z.infer<typeof LightgbmMode>;
 /**
  * How to start the server of one experiment. Every placeholder but the host-time ones is resolved
  * at plan time, so `plan --json` shows the real command. Host-time placeholders, filled in by the
- * worker that runs the experiment: `{port}`, `{gpus}` (comma-separated device ids), and an argv
+ * worker that runs the experiment: `{port}`, `{gpus}` (comma-separated device ids), `{first_gpu}`
+ * and `{scratch_dir}` (domain/config/templates.ts), and an argv
  * element that is exactly `{kvsweep}` (replaced by the argv that runs this kvsweep installation,
  * e.g. node + bin/kvsweep.js). The argv is never given to a shell.
  */
@@ -27,6 +28,8 @@ export const ServerCommand = z.object({
   ready_timeout_s: z.number().positive(),
   /** Path of the health endpoint, relative to the server's base URL. */
   health_path: z.string().default('/health'),
+  /** The LMCache fork's statistics URL (host-time placeholders left), read by the built-in client. */
+  lmcache_stats_url: z.string().optional(),
 });
 export type ServerCommand = z.infer<typeof ServerCommand>;
 

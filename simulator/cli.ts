@@ -48,10 +48,11 @@ function buildServeCommand(run: (model: string | undefined, opts: RawOptions, cm
     .addOption(new Option('--crash-after-requests <n>', '[sim] fault: exit 1 once N requests have been served'))
     .addOption(new Option('--error-rate <f>', '[sim] fault: answer this share of generation requests with HTTP 500').default('0'))
     .addOption(new Option('--no-counter-total-suffix', '[sim] name counters without _total, as some simulators do'))
-    .addOption(new Option('--access-log', '[sim] log one uvicorn line per HTTP request').default(false));
+    .addOption(new Option('--access-log', '[sim] log one uvicorn line per HTTP request').default(false))
+    .addOption(new Option('--lmcache-stats-endpoint', "[sim] serve GET /lmcache/stats as the LMCache fork does (on this port)").default(false));
   for (const flag of IGNORED_VALUE_FLAGS) serve.addOption(new Option(`--${flag} <value>`).hideHelp());
   for (const flag of IGNORED_BOOLEAN_FLAGS) serve.addOption(new Option(`--${flag}`).hideHelp());
-  serve.addHelpText('after', '\nOther vllm serve flags (--enable-chunked-prefill, --disable-log-requests, ...) are accepted with a notice.\nEnvironment: CUDA_VISIBLE_DEVICES, VLLM_SERVER_DEV_MODE, LMCACHE_*. See docs/simulator.md.');
+  serve.addHelpText('after', '\nOther vllm serve flags (--enable-chunked-prefill, --disable-log-requests, ...) are accepted with a notice.\nEnvironment: CUDA_VISIBLE_DEVICES, VLLM_SERVER_DEV_MODE, LMCACHE_*, PROMETHEUS_MULTIPROC_DIR. See docs/simulator.md.');
   serve.action(async (model: string | undefined, opts: RawOptions, cmd: Command) => run(model, opts, cmd));
   return serve;
 }
@@ -99,6 +100,14 @@ function describe(c: SimConfig): string[] {
     : `roofline model (HBM ${c.hardware.hbmBytesPerSecond / 1e9} GB/s, ${c.hardware.flopsPerSecond / 1e12} TFLOP/s, PCIe ${c.hardware.pcieBytesPerSecond / 1e9} GB/s, step overhead ${c.hardware.stepOverheadSeconds * 1000} ms)`;
   lines.push(`Timing: ${timing}, speed ${Number.isFinite(c.speed) ? `x${c.speed}` : 'unlimited'}, seed ${c.seed}`);
   if (c.devMode) lines.push('VLLM_SERVER_DEV_MODE: POST /reset_prefix_cache is enabled');
+  if (t) {
+    lines.push(
+      c.lmcacheOnMetrics
+        ? 'PROMETHEUS_MULTIPROC_DIR is set: /metrics shows the lmcache:* series (Prometheus multiprocess mode)'
+        : "PROMETHEUS_MULTIPROC_DIR is not set: /metrics has no lmcache:* series (as vLLM V1, where they live in the engine-core process)",
+    );
+  }
+  if (c.lmcacheStatsEndpoint) lines.push('--lmcache-stats-endpoint: GET /lmcache/stats answers as the LMCache fork does');
   return lines;
 }
 

@@ -1,6 +1,7 @@
 // From parsed flags and environment variables to the simulator's checked configuration. Every
 // invalid value is a UserError that names its flag or variable. Pure apart from reading a model's
 // config.json.
+import { statSync } from 'node:fs';
 import { UserError } from '../domain/errors.ts';
 import { type CpuTierSettings, resolveLmcache } from './lmcache-env.ts';
 import { dtypeBytes, type ModelGeometry, resolveModel } from './models.ts';
@@ -41,6 +42,7 @@ export interface RawOptions {
   errorRate: string;
   counterTotalSuffix: boolean;
   accessLog: boolean;
+  lmcacheStatsEndpoint?: boolean;
 }
 
 export interface SimConfig {
@@ -73,8 +75,24 @@ export interface SimConfig {
   faults: { failStartup: boolean; neverReady: boolean; crashAfterRequests: number | undefined; errorRate: number };
   counterTotalSuffix: boolean;
   accessLog: boolean;
+  /**
+   * LMCache's lmcache:* series on /metrics. With vLLM V1 they live in the engine-core process, and
+   * the API server's /metrics shows them only in Prometheus multiprocess mode
+   * (PROMETHEUS_MULTIPROC_DIR set, to an existing folder): the simulator shows them exactly then.
+   */
+  lmcacheOnMetrics: boolean;
+  /** GET /lmcache/stats as the LMCache fork serves it (--lmcache-stats-endpoint). */
+  lmcacheStatsEndpoint: boolean;
   /** One-line notices to log at start-up (flags without effect, tiers off, ...). */
   notices: string[];
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 function number(flag: string, value: string, check: (n: number) => boolean, expected: string): number {
@@ -198,6 +216,11 @@ export function resolveConfig(model: string, o: RawOptions, env: NodeJS.ProcessE
   const errorRate = number('--error-rate', o.errorRate, (n) => n >= 0 && n <= 1, 'a fraction in [0, 1]');
   const seed = number('--seed', o.seed, (n) => Number.isInteger(n), 'an integer');
   const devMode = ['1', 'true', 'True', 'TRUE'].includes(env.VLLM_SERVER_DEV_MODE ?? '');
+  const multiprocDir = env.PROMETHEUS_MULTIPROC_DIR;
+  // vLLM's MultiProcessCollector refuses a value that is not a folder, and the server exits.
+  if (multiprocDir !== undefined && !isDirectory(multiprocDir)) {
+    throw new UserError(`PROMETHEUS_MULTIPROC_DIR: '${multiprocDir}' is not a directory (Prometheus multiprocess mode needs an existing, empty folder)`);
+  }
   return {
     model,
     servedModelNames: o.servedModelName && o.servedModelName.length > 0 ? o.servedModelName : [model],
@@ -233,6 +256,8 @@ export function resolveConfig(model: string, o: RawOptions, env: NodeJS.ProcessE
     },
     counterTotalSuffix: o.counterTotalSuffix,
     accessLog: o.accessLog,
+    lmcacheOnMetrics: multiprocDir !== undefined,
+    lmcacheStatsEndpoint: o.lmcacheStatsEndpoint === true,
     notices,
   };
 }

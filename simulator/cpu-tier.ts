@@ -120,12 +120,21 @@ class ChunkTable {
 const LRU_OWNER: Conversation = { id: '', handle: 0, turns: 0, lastReference: 0, chunks: [], holderSeq: 0, rankVersion: 0 };
 
 export interface CpuTierCounters {
+  /** Requests that looked the tier up (first admissions), and those that were a conversation's later turn. */
+  requests: number;
+  followUpRequests: number;
   lookupTokens: number;
   lookupHitTokens: number;
   requestedTokens: number;
   hitTokens: number;
   storedTokens: number;
   evictedChunks: number;
+  /**
+   * Chunk stores that found the tier full: LMCache's allocator logs "Failed to allocate memory
+   * block" for each, then the backend evicts and allocates again (or drops the store when
+   * nothing can be evicted).
+   */
+  failedAllocations: number;
 }
 
 export class CpuTier {
@@ -133,6 +142,7 @@ export class CpuTier {
   private oldest: Chunk | undefined;
   private newest: Chunk | undefined;
   private readonly conversations = new Map<string, Conversation>();
+  private readonly seenUnderLru = new Set<string>();
   private readonly holders: HolderIndex<Conversation>; // conversations owning at least one chunk
   /** Scored policies: conversations by the scorer's handle. */
   private readonly byHandle = new Map<number, Conversation>();
@@ -140,7 +150,11 @@ export class CpuTier {
   // chunks changes no score), so a store that evicts many chunks scans the holders once.
   private victim: Conversation | undefined;
   private victimAt = Number.NaN;
-  readonly counters: CpuTierCounters = { lookupTokens: 0, lookupHitTokens: 0, requestedTokens: 0, hitTokens: 0, storedTokens: 0, evictedChunks: 0 };
+  readonly counters: CpuTierCounters = {
+    requests: 0, followUpRequests: 0, lookupTokens: 0, lookupHitTokens: 0, requestedTokens: 0, hitTokens: 0, storedTokens: 0, evictedChunks: 0, failedAllocations: 0,
+  };
+  /** Called for each store that found the tier full (the server logs LMCache's warning). */
+  onFailedAllocation: ((chunkBytes: number) => void) | undefined;
 
   constructor(
     readonly capacityChunks: number,
@@ -169,12 +183,19 @@ export class CpuTier {
 
   /** A new request of conversation `id` at simulated time `now` (seconds): one more turn. */
   beginRequest(id: string, now: number): void {
-    // LRU ranks chunks, not conversations: nothing to keep per conversation.
-    if (this.policy.kind === 'lru') return;
+    this.counters.requests++;
+    // LRU ranks chunks, not conversations: only whether a conversation was seen is kept (the
+    // fork-style statistics count later turns).
+    if (this.policy.kind === 'lru') {
+      if (this.seenUnderLru.has(id)) this.counters.followUpRequests++;
+      else this.seenUnderLru.add(id);
+      return;
+    }
     const c = this.conversation(id);
     c.turns++;
     c.lastReference = now;
     this.holders.moved(c);
+    if (c.turns > 1) this.counters.followUpRequests++;
     this.victim = undefined;
     if (this.policy.kind === 'scored') this.policy.scorer.begin(c.handle, now);
   }
@@ -218,7 +239,11 @@ export class CpuTier {
     for (let i = from; i < to; i++) {
       const key = chunkHashes[i]!;
       if (this.chunks.has(key)) continue;
-      if (this.chunks.size >= this.capacityChunks && !this.evictOne(owner, now)) return;
+      if (this.chunks.size >= this.capacityChunks) {
+        this.counters.failedAllocations++;
+        this.onFailedAllocation?.(this.chunkBytes);
+        if (!this.evictOne(owner, now)) return;
+      }
       const chunk: Chunk = { key, owner, older: undefined, newer: undefined };
       this.chunks.add(chunk);
       this.append(chunk);

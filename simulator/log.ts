@@ -18,6 +18,13 @@ export const log = {
   error(message: string): void {
     process.stdout.write(`ERROR ${stamp()} [sim] ${message}\n`);
   },
+  /** LMCache's own shape: `[2025-05-29 05:00:09,857] LMCache WARNING: message`. */
+  lmcache(level: 'INFO' | 'WARNING', message: string): void {
+    const d = new Date();
+    const p = (n: number, w = 2): string => String(n).padStart(w, '0');
+    const time = `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())},${p(d.getMilliseconds(), 3)}`;
+    process.stdout.write(`[${time}] LMCache ${level}: ${message} (simulated)\n`);
+  },
   uvicorn(message: string): void {
     process.stdout.write(`INFO:     ${message}\n`);
   },

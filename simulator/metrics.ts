@@ -1,5 +1,6 @@
 // /metrics in Prometheus text format 0.0.4 with vLLM V1's names and labels
-// ({engine="0",model_name="..."}) and, when the CPU tier is on, LMCache's names. Counters carry
+// ({engine="0",model_name="..."}) and, when the CPU tier is on and the server runs in Prometheus
+// multiprocess mode, LMCache's names (what the real stack publishes: REFERENCE.md section 6). Counters carry
 // the `_total` suffix as prometheus_client writes them; --no-counter-total-suffix drops it, as some
 // simulators do (clients must accept both).
 import type { CpuTier } from './cpu-tier.ts';
@@ -14,6 +15,8 @@ export interface MetricsContext {
   modelName: string;
   blockSize: number;
   totalSuffix: boolean;
+  /** LMCache's lmcache:* series too (Prometheus multiprocess mode: SimConfig.lmcacheOnMetrics). */
+  lmcacheSeries: boolean;
 }
 
 function escapeLabel(v: string): string {
@@ -45,6 +48,36 @@ class Writer {
     }
     this.out.push(`${name}_bucket{${labels},le="+Inf"} ${h.count}`, `${name}_sum{${labels}} ${h.sum}`, `${name}_count{${labels}} ${h.count}`);
   }
+}
+
+/**
+ * GET /lmcache/stats, as the LMCache fork serves it: `lmcache_stats` (cumulative since start) and
+ * `conversation_stats`. The fork's own conversation analytics are richer; these are the simulator's
+ * stand-ins under the fork's names (docs/simulator.md).
+ */
+export function renderLmcacheStats(cpu: CpuTier | undefined): string {
+  const c = cpu?.counters;
+  const ratio = (a: number, b: number): number => (b === 0 ? 0 : a / b);
+  const requests = c?.requests ?? 0;
+  const query = c?.lookupTokens ?? 0;
+  const hit = c?.lookupHitTokens ?? 0;
+  const retrieved = c?.hitTokens ?? 0;
+  return JSON.stringify({
+    lmcache_stats: {
+      requests,
+      query_tokens: query,
+      hit_tokens: hit,
+      retrieved_tokens: retrieved,
+      stored_tokens: c?.storedTokens ?? 0,
+      hit_rate: ratio(hit, query),
+      retrieved_rate: ratio(retrieved, query),
+    },
+    conversation_stats: {
+      requests,
+      continue_turns: c?.followUpRequests ?? 0,
+      nonzero_turn_ratio: ratio(c?.followUpRequests ?? 0, requests),
+    },
+  });
 }
 
 /** The whole /metrics body. */
@@ -80,7 +113,7 @@ export function renderMetrics(ctx: MetricsContext): string {
   w.histogram('vllm:inter_token_latency_seconds', 'Histogram of inter-token latency in seconds.', L, s.itl);
   w.histogram('vllm:e2e_request_latency_seconds', 'Histogram of e2e request latency in seconds.', L, s.e2e);
   w.histogram('vllm:request_queue_time_seconds', 'Histogram of time spent in WAITING phase for request.', L, s.queueTime);
-  if (ctx.cpu) writeLmcache(w, ctx.cpu, model);
+  if (ctx.cpu && ctx.lmcacheSeries) writeLmcache(w, ctx.cpu, model);
   return `${w.out.join('\n')}\n`;
 }
 

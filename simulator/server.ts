@@ -9,7 +9,7 @@ import { nowSeconds } from './deadline-timer.ts';
 import { Engine } from './engine.ts';
 import { GpuBlockPool } from './gpu-pool.ts';
 import { log } from './log.ts';
-import { renderMetrics } from './metrics.ts';
+import { renderLmcacheStats, renderMetrics } from './metrics.ts';
 import { ApiError, type Kind, parseGeneration, parseJsonBody, parseMessages, parsePrompt, ResponseFormat } from './openai-api.ts';
 import { naturalLength } from './reply.ts';
 import { type OutputSink, SimRequest } from './request.ts';
@@ -59,6 +59,8 @@ export class SimServer {
     this.pool = new GpuBlockPool(config.numGpuBlocks);
     const t = config.cpuTier;
     this.cpu = t ? new CpuTier(t.capacityChunks, t.chunkSize, t.chunkBytes, t.policy) : undefined;
+    // LMCache's allocator warns on every allocation that finds the tier full (then it evicts).
+    if (this.cpu) this.cpu.onFailedAllocation = (bytes) => log.lmcache('WARNING', `Failed to allocate memory block of size ${bytes} because no memory is available`);
     this.scheduler = new Scheduler(
       {
         blockSize: config.blockSize,
@@ -182,6 +184,7 @@ export class SimServer {
             modelName: this.config.servedModelNames[0]!,
             blockSize: this.config.blockSize,
             totalSuffix: this.config.counterTotalSuffix,
+            lmcacheSeries: this.config.lmcacheOnMetrics,
           }),
         );
         return;
@@ -194,9 +197,12 @@ export class SimServer {
         sendJson(res, 200, JSON.stringify({ object: 'list', data }));
         return;
       }
-      default:
-        sendJson(res, 404, '{"detail":"Not Found"}');
+      case '/lmcache/stats':
+        if (!this.config.lmcacheStatsEndpoint) break;
+        sendJson(res, 200, renderLmcacheStats(this.cpu));
+        return;
     }
+    sendJson(res, 404, '{"detail":"Not Found"}');
   }
 
   private handlePost(path: string, body: string, res: ServerResponse, arrivedAt: number): void {

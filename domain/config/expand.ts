@@ -228,6 +228,7 @@ function serverCommand(context: SpecContext, problem: (message: string) => void)
     ready_pattern: environment.ready_pattern ?? '',
     ready_timeout_s: entry.ready_timeout_s ?? environment.ready_timeout ?? 0,
     health_path: environment.health_path ?? '/health',
+    ...(environment.lmcache_stats_url === undefined ? {} : { lmcache_stats_url: fill(environment.lmcache_stats_url, `environment '${environmentName}' lmcache_stats_url`) }),
   };
 }
 

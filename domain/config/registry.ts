@@ -72,7 +72,7 @@ export const EnvironmentKind = z.enum(['server', 'offline']);
 export type EnvironmentKind = z.infer<typeof EnvironmentKind>;
 
 /** The keys that only a server environment has (an offline one has no process to start). */
-const SERVER_ONLY_KEYS = ['wrapper', 'command', 'env', 'strategy_env', 'ready_pattern', 'ready_timeout', 'health_path', 'quantization_args'] as const;
+const SERVER_ONLY_KEYS = ['wrapper', 'command', 'env', 'strategy_env', 'ready_pattern', 'ready_timeout', 'health_path', 'quantization_args', 'lmcache_stats_url'] as const;
 
 /**
  * How to start a server. `command` and `wrapper` are argv templates (never given to a shell);
@@ -108,6 +108,12 @@ export const EnvironmentDefinition = z
      * hold one max_model_len request, and with `hbm_size` each GPU's share must fit in it.
      */
     gpu_kv_cache: z.boolean().default(false),
+    /**
+     * The LMCache fork's statistics endpoint (JSON with `lmcache_stats`, `conversation_stats`), read
+     * by kvsweep's client before and after each run; host-time placeholders allowed, e.g.
+     * `http://127.0.0.1:{first_gpu+9000}/lmcache/stats`. An endpoint that does not answer is a notice.
+     */
+    lmcache_stats_url: z.string().min(1).optional(),
   })
   .superRefine((definition, ctx) => {
     if (definition.kind === 'server') {

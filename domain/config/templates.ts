@@ -42,8 +42,15 @@ export const INSTALLATION_PLACEHOLDERS = ['real_servers_dir'] as const satisfies
 /** Bytes in a GB of `cache_sizes`: decimal, as vLLM's `--kv-cache-memory-bytes 2g` reads it. */
 export const BYTES_PER_GB = 1e9;
 
-/** Filled in by the worker that runs the experiment (see ServerCommand in domain/experiment.ts). */
-export const HOST_PLACEHOLDERS = ['port', 'gpus'] as const;
+/**
+ * Filled in by the worker that runs the experiment (see ServerCommand in domain/experiment.ts):
+ * `{port}`, `{gpus}` (comma-separated ids), `{first_gpu}` (the first id), `{scratch_dir}` (an
+ * empty folder made for this server start, removed at teardown). The numeric ones take an offset:
+ * `{first_gpu+9000}` is 9000 + the first GPU's id (the LMCache fork's statistics port).
+ */
+export const HOST_PLACEHOLDERS = ['port', 'gpus', 'first_gpu', 'scratch_dir'] as const;
+/** Host placeholders that take an offset (`{port+1}`). */
+export const NUMERIC_HOST_PLACEHOLDERS = ['port', 'first_gpu'] as const;
 export const KVSWEEP_ELEMENT = '{kvsweep}';
 
 /** Filled in by the client activity (see ClientCommand in domain/experiment.ts). */
@@ -58,7 +65,7 @@ export const CLIENT_PLACEHOLDERS = [
   'seed',
 ] as const;
 
-const PLACEHOLDER = /\{([a-z_]+)\}/g;
+const PLACEHOLDER = /\{([a-z_]+)(\+\d+)?\}/g;
 
 export function placeholdersIn(template: string): string[] {
   return [...template.matchAll(PLACEHOLDER)].map((match) => match[1]!);
@@ -69,6 +76,11 @@ export function checkTemplate(template: string, kind: 'server' | 'client'): stri
   const allowed: readonly string[] =
     kind === 'server' ? [...PLAN_PLACEHOLDERS, ...HOST_PLACEHOLDERS] : CLIENT_PLACEHOLDERS;
   const problems: string[] = [];
+  for (const match of template.matchAll(PLACEHOLDER)) {
+    if (match[2] !== undefined && !(kind === 'server' && (NUMERIC_HOST_PLACEHOLDERS as readonly string[]).includes(match[1]!))) {
+      problems.push(`${match[0]}: only ${NUMERIC_HOST_PLACEHOLDERS.map((n) => `{${n}}`).join(' and ')} take an offset`);
+    }
+  }
   for (const name of placeholdersIn(template)) {
     if (name === 'kvsweep' && kind === 'server') {
       if (template !== KVSWEEP_ELEMENT) problems.push('{kvsweep} must be a whole argv element');

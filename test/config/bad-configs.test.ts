@@ -254,7 +254,7 @@ describe('messages', () => {
   it('24-unknown-placeholder.yaml', () => {
     expect(failure('24-unknown-placeholder.yaml')).toMatchInlineSnapshot(`
       "kvsweep: invalid sweep config (1 problem in bad/24-unknown-placeholder.yaml):
-        bad/24-unknown-placeholder.yaml:7:40: experiments.datasets[0].server_extra_args[1]: unknown placeholder {max_loras} (known: {model} {model_path} {huggingface_path} {served_model_name} {max_model_len} {quantization} {tensor_parallel_size} {pipeline_parallel_size} {gpu_count} {cache_size_gb} {cache_size_per_gpu_gb} {cache_size_bytes} {cache_size_per_gpu_bytes} {cache_size_blocks} {block_size} {hbm_size_gb} {eviction_strategy} {use_conversation_eviction} {conversation_eviction_config_json} {lightgbm_mode} {request_rate} {num_prompts} {time_limit} {seed} {mock_decoding} {real_servers_dir} {port} {gpus})"
+        bad/24-unknown-placeholder.yaml:7:40: experiments.datasets[0].server_extra_args[1]: unknown placeholder {max_loras} (known: {model} {model_path} {huggingface_path} {served_model_name} {max_model_len} {quantization} {tensor_parallel_size} {pipeline_parallel_size} {gpu_count} {cache_size_gb} {cache_size_per_gpu_gb} {cache_size_bytes} {cache_size_per_gpu_bytes} {cache_size_blocks} {block_size} {hbm_size_gb} {eviction_strategy} {use_conversation_eviction} {conversation_eviction_config_json} {lightgbm_mode} {request_rate} {num_prompts} {time_limit} {seed} {mock_decoding} {real_servers_dir} {port} {gpus} {first_gpu} {scratch_dir})"
     `);
   });
   it('25-cuda-visible-devices.yaml', () => {

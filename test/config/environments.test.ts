@@ -29,6 +29,7 @@ describe('LMCache variables, per experiment', () => {
       LMCACHE_LOCAL_CPU: 'True',
       LMCACHE_SAVE_DECODE_CACHE: 'true',
       LMCACHE_MAX_LOCAL_CPU_SIZE: perGpu,
+      PROMETHEUS_MULTIPROC_DIR: '{scratch_dir}',
     });
     expect(e!.gpu_count).toBe(e!.tensor_parallel_size * e!.pipeline_parallel_size);
   });
@@ -84,11 +85,13 @@ describe('LMCache variables, per experiment', () => {
           "LMCACHE_LOCAL_CPU": "True",
           "LMCACHE_MAX_LOCAL_CPU_SIZE": "2.5",
           "LMCACHE_SAVE_DECODE_CACHE": "true",
+          "PROMETHEUS_MULTIPROC_DIR": "{scratch_dir}",
           "PYTHONHASHSEED": "0",
           "PYTHONUNBUFFERED": "1",
           "VLLM_SERVER_DEV_MODE": "1",
         },
         "health_path": "/health",
+        "lmcache_stats_url": "http://127.0.0.1:{first_gpu+9000}/lmcache/stats",
         "ready_pattern": "Application startup complete",
         "ready_timeout_s": 1200,
       }

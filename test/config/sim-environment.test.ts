@@ -1,9 +1,12 @@
 // The `sim` environment's command must start kvsweep's real simulator: a flag the simulator does
 // not know, or a ready pattern it never prints, would only show up when a sweep runs.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
+import { renderServerCommand } from '../../domain/server-command.ts';
 import { plan, sweepWith } from './support.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -23,10 +26,12 @@ describe('the sim environment', () => {
         model_name: 'sim-small',
       }),
     );
-    const { argv, env, ready_pattern } = experiments[0]!.server!;
-    // What the worker does on its host: {kvsweep} -> this installation, {port} -> a port (0: any free one).
-    const hostArgv = argv.flatMap((a) => (a === '{kvsweep}' ? [process.execPath, join(ROOT, 'bin/kvsweep.js')] : [a.replace('{port}', '0')]));
-    const child = execa(hostArgv[0]!, hostArgv.slice(1), { env: { ...env, CUDA_VISIBLE_DEVICES: '0' }, all: true, reject: false });
+    const { ready_pattern } = experiments[0]!.server!;
+    // What the worker does on its host: {kvsweep} -> this installation, {port} -> a port (0: any
+    // free one), {scratch_dir} -> an empty folder made for this start.
+    const scratchDir = mkdtempSync(join(tmpdir(), 'kvsweep-scratch-'));
+    const { argv: hostArgv, env } = renderServerCommand(experiments[0]!, { port: 0, gpuIds: ['0'], kvsweepArgv: [process.execPath, join(ROOT, 'bin/kvsweep.js')], scratchDir });
+    const child = execa(hostArgv[0]!, hostArgv.slice(1), { env, all: true, reject: false });
     started.push(child);
     const log = await new Promise<string>((resolve, reject) => {
       let text = '';
@@ -38,5 +43,8 @@ describe('the sim environment', () => {
     });
     expect(log).toContain('eviction conversation_aware');
     expect(log).toMatch(/LMCache CPU tier: 0\.020 GiB per device/);
+    // Prometheus multiprocess mode, as in the lmcache environment, and the fork's statistics endpoint.
+    expect(log).toContain('PROMETHEUS_MULTIPROC_DIR is set: /metrics shows the lmcache:* series');
+    expect(log).toContain('--lmcache-stats-endpoint: GET /lmcache/stats answers');
   });
 });

@@ -63,7 +63,8 @@ describe('server metrics', () => {
   it('per-run deltas equal the simulator counters, GPU and LMCache tiers, and the reset works', async () => {
     const sim = await startSim(
       ['--speed', '50', '--num-gpu-blocks-override', '160', '--max-model-len', '2048', '--kv-transfer-config', '{"kv_connector":"LMCacheConnectorV1","kv_role":"kv_both"}'],
-      { VLLM_SERVER_DEV_MODE: '1', LMCACHE_MAX_LOCAL_CPU_SIZE: '1', LMCACHE_CHUNK_SIZE: '256', LMCACHE_LOCAL_CPU: 'True' },
+      // Prometheus multiprocess mode: the simulator then shows LMCache's series, as vLLM does.
+      { VLLM_SERVER_DEV_MODE: '1', LMCACHE_MAX_LOCAL_CPU_SIZE: '1', LMCACHE_CHUNK_SIZE: '256', LMCACHE_LOCAL_CPU: 'True', PROMETHEUS_MULTIPROC_DIR: dir },
     );
     sims.push(sim);
     for (const name of ['first', 'second']) {
