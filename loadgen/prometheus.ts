@@ -40,7 +40,7 @@ export type ParsedMetrics = Record<string, MetricFamily>;
 
 export function parseMetrics(text: string): ParsedMetrics {
   const result: ParsedMetrics = {};
-  for (const family of parseText(text)) {
+  for (const family of parseFamilies(text)) {
     if (family.name.endsWith('_created')) continue; // prometheus_client's creation times, not data
     const samples = family.metrics.map((s) => {
       const out: MetricSample = {};
@@ -55,6 +55,71 @@ export function parseMetrics(text: string): ParsedMetrics {
     if (samples.length > 0 || !result[family.name]) result[family.name] = { type: family.type.toLowerCase(), samples };
   }
   return result;
+}
+
+/**
+ * The library's families. It throws on a whole scrape when a histogram's `_sum` comes before its
+ * buckets, which is how prometheus_client writes them in multiprocess mode (vLLM with
+ * PROMETHEUS_MULTIPROC_DIR); then each family is parsed on its own, a histogram with its lines
+ * put in the order the library expects, and a family it still cannot read is left out.
+ */
+function parseFamilies(text: string): LibraryFamily[] {
+  try {
+    return parseText(text);
+  } catch {
+    const families: LibraryFamily[] = [];
+    for (const block of splitFamilies(text)) {
+      try {
+        families.push(...parseText(block));
+      } catch {
+        try {
+          families.push(...parseText(bucketsFirst(block)));
+        } catch {
+          // Unreadable even so: not one of the families kvsweep reads (those are counters and gauges).
+        }
+      }
+    }
+    return families;
+  }
+}
+
+/** The text cut into one block per family (a block starts at its `# HELP`, or `# TYPE` after samples). */
+function splitFamilies(text: string): string[] {
+  const blocks: string[] = [];
+  let current: string[] = [];
+  let hasSamples = false;
+  for (const line of text.split('\n')) {
+    const startsFamily = line.startsWith('# HELP ') || (line.startsWith('# TYPE ') && hasSamples);
+    if (startsFamily && current.length > 0) {
+      blocks.push(`${current.join('\n')}\n`);
+      current = [];
+      hasSamples = false;
+    }
+    if (line.trim() === '') continue;
+    current.push(line);
+    if (!line.startsWith('#')) hasSamples = true;
+  }
+  if (current.length > 0) blocks.push(`${current.join('\n')}\n`);
+  return blocks;
+}
+
+/** A histogram block with each label set's buckets before its `_count` and `_sum`. */
+function bucketsFirst(block: string): string {
+  const comments: string[] = [];
+  const groups = new Map<string, { buckets: string[]; rest: string[] }>();
+  for (const line of block.split('\n')) {
+    if (line.trim() === '') continue;
+    if (line.startsWith('#')) {
+      comments.push(line);
+      continue;
+    }
+    const labels = /\{([^}]*)\}/.exec(line)?.[1] ?? '';
+    const key = labels.replace(/(^|,)le="[^"]*"/, '');
+    const group = groups.get(key) ?? { buckets: [], rest: [] };
+    groups.set(key, group);
+    (/^[^{\s]+_bucket[{\s]/.test(line) ? group.buckets : group.rest).push(line);
+  }
+  return `${[...comments, ...[...groups.values()].flatMap((g) => [...g.buckets, ...g.rest])].join('\n')}\n`;
 }
 
 function numericRecord(record: Record<string, string>): Record<string, number> {

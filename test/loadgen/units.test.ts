@@ -37,6 +37,28 @@ describe('prometheus', () => {
   it('knows which series are counters', () => {
     expect([...counterNames(parseMetrics(VLLM_TEXT))].sort()).toEqual(['lmcache:num_hit_tokens', 'vllm:prefix_cache_hits', 'vllm:prefix_cache_queries']);
   });
+  // prometheus_client in multiprocess mode (vLLM 0.32 CPU with PROMETHEUS_MULTIPROC_DIR, seen
+  // here): a histogram's _sum first, `le` among the sorted labels, gauges with a pid label. The
+  // parsing library threw on the whole scrape, which left every figure of a run null.
+  const MULTIPROCESS_TEXT = `# HELP vllm:time_to_first_token_seconds Histogram of time to first token in seconds.
+# TYPE vllm:time_to_first_token_seconds histogram
+vllm:time_to_first_token_seconds_sum{engine="0",model_name="m"} 0.34
+vllm:time_to_first_token_seconds_bucket{engine="0",le="0.01",model_name="m"} 0.0
+vllm:time_to_first_token_seconds_bucket{engine="0",le="+Inf",model_name="m"} 3.0
+vllm:time_to_first_token_seconds_count{engine="0",model_name="m"} 3.0
+# HELP vllm:prefix_cache_queries_total Prefix cache queries
+# TYPE vllm:prefix_cache_queries_total counter
+vllm:prefix_cache_queries_total{engine="0",model_name="m"} 324.0
+# HELP lmcache:local_cache_usage Local cache usage
+# TYPE lmcache:local_cache_usage gauge
+lmcache:local_cache_usage{pid="31",worker_id="0"} 1024.0
+lmcache:local_cache_usage{pid="32",worker_id="1"} 2048.0
+`;
+  it('reads a multiprocess-mode scrape whose histograms put _sum before the buckets', () => {
+    const parsed = parseMetrics(MULTIPROCESS_TEXT);
+    expect(flattenMetrics(parsed)).toEqual({ 'vllm:prefix_cache_queries': 324, 'lmcache:local_cache_usage': 3072 });
+    expect(parsed['vllm:time_to_first_token_seconds']!.samples[0]).toEqual({ buckets: { '0.01': 0, '+Inf': 3 } });
+  });
 });
 
 describe('computeCacheStatistics', () => {

@@ -75,6 +75,14 @@ describe('kvsweep run --gpus', { timeout: 240_000 }, () => {
       const command = JSON.parse(readFileSync(join(folder, 'server-command.json'), 'utf8'));
       expect(command.env.CUDA_VISIBLE_DEVICES).toMatch(/^[01]$/);
       expect(command.env.LMCACHE_MAX_LOCAL_CPU_SIZE).toBe(String(entry.configuration.cache_size_gb));
+      // Prometheus multiprocess mode in a folder of this server start, gone after the teardown;
+      // LMCache's series, the fork-style statistics endpoint and the failed allocations of its log.
+      expect(command.env.PROMETHEUS_MULTIPROC_DIR).toBe(join(folder, 'server-scratch'));
+      expect(existsSync(join(folder, 'server-scratch'))).toBe(false);
+      expect(entry.cache_statistics.lmcache_retrieve_hit_rate).not.toBeUndefined();
+      expect(entry.cache_statistics.lmcache_stats_endpoint).toBe('ok');
+      expect(entry.cache_statistics.lmcache_stats_requests).toBe(20);
+      expect(entry.cache_statistics.lmcache_failed_allocations).toBeTypeOf('number');
     }
     const csv = readFileSync(join(resultsDir, 'summary.csv'), 'utf8').trim().split('\n');
     expect(csv).toHaveLength(5);
