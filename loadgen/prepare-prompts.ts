@@ -21,6 +21,9 @@ export interface PromptSetup {
   /** Use POST /tokenize (false: one token per word, nothing checked). */
   tokenize: boolean;
   reasoning: ReasoningMode;
+  /** Turns scheduled later than this (ms from the start) are never sent, so not sized; null: all. */
+  lastSendableMs: number | null;
+  scheduledMs: Float64Array;
   log: (line: string) => void;
 }
 
@@ -54,9 +57,12 @@ export async function preparePrompts(turns: readonly TraceTurn[], setup: PromptS
     const count = (text: string): Promise<number> => tokenizeCount(root, { model, prompt: text, add_special_tokens: false }, auth);
     try {
       const table = await measureWordTable(count);
-      const sized = await sizeMessages(turns, setup.seed, setup.mockDecoding, table, count);
+      const last = setup.lastSendableMs;
+      const sized = await sizeMessages(turns, setup.seed, setup.mockDecoding, table, count, last === null ? undefined : (i) => setup.scheduledMs[i]! <= last);
       const seconds = (performance.now() - started) / 1000;
-      messages = reportMessageSizes(sized, `every message planned with the server's count of each word and counted with POST /tokenize before the run (${seconds.toFixed(1)} s)`);
+      const skipped = turns.length - sized.measured.filter((m) => m >= 0).length;
+      const which = skipped > 0 ? `every message that can be sent before the time limit (${skipped} scheduled after it are not)` : 'every message';
+      messages = reportMessageSizes(sized, `${which} planned with the server's count of each word and counted with POST /tokenize before the run (${seconds.toFixed(1)} s)`);
       prompts = new PromptBuilder(setup.seed, calibration, sized.plans);
       messageTokens = sized.measured;
     } catch (error) {

@@ -74,20 +74,32 @@ export function planWords(random: SeededRandom, target: number, table: WordTable
 
 export interface SizedMessages {
   plans: MessagePlans;
-  /** The server's count of each planned message (by turn index). */
+  /** The server's count of each planned message (by turn index); -1: not sized. */
   measured: Int32Array;
   /** The length each message was sized to (the trace's query length, plus the reply's with mock decoding). */
   targets: Int32Array;
 }
 
-/** Plans every turn's message and checks it with the server's count, re-planning where it is off. */
-export async function sizeMessages(turns: readonly TraceTurn[], seed: number, mockDecoding: boolean, table: WordTable, count: CountTokens): Promise<SizedMessages> {
+/**
+ * Plans each turn's message and checks it with the server's count, re-planning where it is off.
+ * `sized(index)` false skips a turn that cannot be sent (scheduled after the time limit): it keeps
+ * no plan, and -1 as its count.
+ */
+export async function sizeMessages(
+  turns: readonly TraceTurn[],
+  seed: number,
+  mockDecoding: boolean,
+  table: WordTable,
+  count: CountTokens,
+  sized: (index: number) => boolean = () => true,
+): Promise<SizedMessages> {
   const n = turns.length;
   const plans: MessagePlans = { words: new Int32Array(n).fill(-1), fill: new Uint16Array(n), filler: table.filler, fillerFirst: table.fillerFirst };
-  const measured = new Int32Array(n);
-  const targets = new Int32Array(n);
-  await forEachLimited(n, SIZING_CONCURRENCY, async (i) => {
-    const turn = turns[i]!;
+  const measured = new Int32Array(n).fill(-1);
+  const targets = new Int32Array(n).fill(-1);
+  const todo = turns.filter((turn) => sized(turn.index));
+  await forEachLimited(todo.length, SIZING_CONCURRENCY, async (i) => {
+    const turn = todo[i]!;
     const target = mockDecoding ? turn.queryTokens + turn.replyTokens : turn.queryTokens;
     targets[turn.index] = target;
     let nominal = target;
@@ -118,8 +130,10 @@ export function reportMessageSizes(sized: SizedMessages, detail: string): Messag
   let sum = 0;
   let sumAbs = 0;
   let maxAbs = 0;
-  const n = sized.measured.length;
-  for (let i = 0; i < n; i++) {
+  let n = 0;
+  for (let i = 0; i < sized.measured.length; i++) {
+    if (sized.measured[i]! < 0) continue; // not sized: never sent
+    n++;
     const error = sized.measured[i]! - sized.targets[i]!;
     const abs = Math.abs(error);
     if (abs === 0) exact++;

@@ -129,7 +129,7 @@ export class RequestLog {
       e2el_ms: orNull(this.e2el[index]!),
       prompt_tokens: orNull(this.promptTokens[index]!),
       expected_prompt_tokens: orNull(this.expectedPromptTokens[index]!),
-      message_tokens: this.messageTokens === null ? null : this.messageTokens[index]!,
+      message_tokens: this.messageTokens === null || this.messageTokens[index]! < 0 ? null : this.messageTokens[index]!,
       cached_tokens: orNull(this.cachedTokens[index]!),
       output_tokens: orNull(this.outputTokens[index]!),
       requested_output_tokens: this.mockDecoding ? 1 : turn.replyTokens,

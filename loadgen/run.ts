@@ -102,6 +102,7 @@ export async function runLoadgen(options: LoadgenOptions): Promise<LoadgenRun> {
       ? { status: 'skipped', http_status: null, detail: 'not requested' }
       : await resetPrefixCache(root, auth);
   log(`prefix cache reset: ${reset.status} (${reset.detail})`);
+  const scheduledMs = scheduleTimes(trace.turns, options.arrival, options.requestRate, options.seed);
   const prepared = await preparePrompts(trace.turns, {
     root,
     model: options.model,
@@ -110,6 +111,9 @@ export async function runLoadgen(options: LoadgenOptions): Promise<LoadgenRun> {
     auth,
     tokenize: options.calibrate !== false,
     reasoning: options.reasoningHistory ?? 'auto',
+    // The limit counts from the first send, itself a little after the start: a second of margin.
+    lastSendableMs: options.timeLimitS === null ? null : options.timeLimitS * 1000 + SIZING_MARGIN_MS,
+    scheduledMs,
     log,
   });
   const { calibration, prompts } = prepared;
@@ -126,7 +130,6 @@ export async function runLoadgen(options: LoadgenOptions): Promise<LoadgenRun> {
 
   const rootUrl = new URL(root);
   const pool = new ConnectionPool(rootUrl.origin);
-  const scheduledMs = scheduleTimes(trace.turns, options.arrival, options.requestRate, options.seed);
   const basePath = rootUrl.pathname.replace(/\/$/, '');
   const busiest = busiest10Ms(scheduledMs);
   // Fewer full GCs during the run (set before the collection below, which sizes the heap limit).
@@ -255,6 +258,9 @@ export async function runLoadgen(options: LoadgenOptions): Promise<LoadgenRun> {
  * RSS of a 30,000-request run: 280-390 MB with or without it; docs/loadgen.md, "What limits the rate").
  */
 const HEAP_GROWING_PERCENT = 300;
+
+/** Turns scheduled up to this long after the time limit are still sized (the first send is a little late). */
+const SIZING_MARGIN_MS = 1000;
 
 /** A full garbage collection. */
 function collectGarbage(): void {
