@@ -5,7 +5,7 @@
 // become deltas, rates and averages are reported as the server gives them. An endpoint that does
 // not answer is a notice, never a failure: upstream LMCache has no such endpoint.
 import type { ServerAuth } from './auth.ts';
-import type { LmcacheStatsEndpoint } from './result-schema.ts';
+import type { CacheStatistics, LmcacheStatsEndpoint } from './result-schema.ts';
 
 const CALL_TIMEOUT_MS = 5_000;
 
@@ -76,4 +76,22 @@ export function lmcacheStatsFigures(url: string, before: LmcacheStatsSnapshot, a
   if (served) notes.push('the server had served requests before the run: its rates cover those too');
   const detail = ['read before and after the run; counts are deltas, rates as the server reports them', ...notes].join('; ');
   return { url, status: 'ok', detail, figures, conversation };
+}
+
+/**
+ * Reads the endpoint before the run (a notice when it does not answer); the function it returns
+ * reads it again after the run and puts the figures, or what is missing and why, into the run's
+ * cache statistics. Without a URL, nothing is read.
+ */
+export async function beginLmcacheStats(url: string | null, auth: ServerAuth, log: (line: string) => void): Promise<(stats: CacheStatistics) => Promise<void>> {
+  if (url === null) return async () => {};
+  const before = await readLmcacheStats(url, auth);
+  log(before.ok ? `LMCache stats: reading ${url} before and after the run` : `LMCache stats: ${before.detail}: no lmcache_stats figures for this run (the endpoint is the LMCache fork's)`);
+  return async (stats) => {
+    const endpoint = lmcacheStatsFigures(url, before, await readLmcacheStats(url, auth));
+    stats.lmcache_stats_endpoint = endpoint;
+    if (endpoint.status !== 'ok') {
+      stats.missing_figures.push({ figures: "lmcache_stats and conversation_stats (the LMCache fork's statistics endpoint)", reason: `${endpoint.detail} (upstream LMCache has no such endpoint)` });
+    }
+  };
 }

@@ -14,7 +14,7 @@ import { scheduleTimes as scheduleOffsets } from './schedule.ts';
 import { checkServer, resetPrefixCache, type PrefixCacheReset } from './server-api.ts';
 import { authFromEnv, type ServerAuth } from './auth.ts';
 import { preparePrompts, type ReasoningMode } from './prepare-prompts.ts';
-import { lmcacheStatsFigures, readLmcacheStats, type LmcacheStatsSnapshot } from './lmcache-stats.ts';
+import { beginLmcacheStats } from './lmcache-stats.ts';
 import { startMetricsSampler } from './metrics-sampler.ts';
 import { WARM_UP_MIN_BUSIEST_10MS, WARM_UP_RATE, WARM_UP_REQUESTS, warmUpClient } from './warmup.ts';
 import { computeCacheStatistics } from './cache-stats.ts';
@@ -117,12 +117,7 @@ export async function runLoadgen(options: LoadgenOptions): Promise<LoadgenRun> {
     log,
   });
   const { calibration, prompts } = prepared;
-  const statsUrl = options.lmcacheStatsUrl ?? null;
-  let statsBefore: LmcacheStatsSnapshot | null = null;
-  if (statsUrl !== null) {
-    statsBefore = await readLmcacheStats(statsUrl, auth);
-    log(statsBefore.ok ? `LMCache stats: reading ${statsUrl} before and after the run` : `LMCache stats: ${statsBefore.detail}: no lmcache_stats figures for this run (the endpoint is the LMCache fork's)`);
-  }
+  const finishLmcacheStats = await beginLmcacheStats(options.lmcacheStatsUrl ?? null, auth, log);
 
   const metricsFile = join(resultDir, 'metrics.jsonl');
   const sampler = await startMetricsSampler({ baseUrl: root, file: metricsFile, intervalMs: options.metricsIntervalMs ?? 1000, settleMs: 1000, headers: auth.headers });
@@ -201,13 +196,7 @@ export async function runLoadgen(options: LoadgenOptions): Promise<LoadgenRun> {
   options.onProgress?.(replay.counters());
   const scrapes = await sampler.end();
   const cacheStatistics = computeCacheStatistics(scrapes, reset);
-  if (statsUrl !== null) {
-    const endpoint = lmcacheStatsFigures(statsUrl, statsBefore!, await readLmcacheStats(statsUrl, auth));
-    cacheStatistics.lmcache_stats_endpoint = endpoint;
-    if (endpoint.status !== 'ok') {
-      cacheStatistics.missing_figures.push({ figures: "lmcache_stats and conversation_stats (the LMCache fork's statistics endpoint)", reason: `${endpoint.detail} (upstream LMCache has no such endpoint)` });
-    }
-  }
+  await finishLmcacheStats(cacheStatistics);
   for (const missing of cacheStatistics.missing_figures) log(`missing figures: ${missing.figures}: ${missing.reason}`);
   // The histogram holds the interval of a 10 ms timer: the delay is what exceeds 10 ms.
   const delayMs = (ns: number): number | null => (Number.isFinite(ns) && loopDelay.count > 0 ? Math.max(0, ns / 1e6 - 10) : null);

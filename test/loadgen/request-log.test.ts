@@ -14,7 +14,7 @@ describe('RequestLog', () => {
     expect(JSON.stringify(log.record(0))).toBe(JSON.stringify({
       index: 0, conversation: 'c0', turn: 1, status: 'not_started', scheduled_ms: 12.5, due_ms: null, sent_ms: null,
       send_error_ms: null, ttft_ms: null, itl_ms: [], e2el_ms: null, prompt_tokens: null, expected_prompt_tokens: null,
-      cached_tokens: null, output_tokens: null, requested_output_tokens: 7, http_status: null, error: null,
+      message_tokens: null, cached_tokens: null, output_tokens: null, requested_output_tokens: 7, http_status: null, error: null,
     }));
     expect(new RequestLog([turn(0, 7)], Float64Array.of(0), true).record(0).requested_output_tokens).toBe(1);
   });
@@ -27,12 +27,15 @@ describe('RequestLog', () => {
     log.setResponse(1, 200, 30, 0);
     log.setChunkTimes(1, 100.25, [101.5, 101.75, 103]);
     log.setEnd(1, 'ok', 3.5, 3, null);
+    log.setMessageTokens(Int32Array.of(-1, 12));
     expect(JSON.stringify(log.record(1))).toBe(JSON.stringify({
       index: 1, conversation: 'c1', turn: 1, status: 'ok', scheduled_ms: 0.3, due_ms: 0.3, sent_ms: 0.1 + 0.2 + 0.0001,
       send_error_ms: 0.1 + 0.2 + 0.0001 - 0.3, ttft_ms: 101.5 - 100.25, itl_ms: [0.25, 1.25], e2el_ms: 3.5, prompt_tokens: 30,
-      expected_prompt_tokens: 31, cached_tokens: 0, output_tokens: 3, requested_output_tokens: 16, http_status: 200, error: null,
+      expected_prompt_tokens: 31, message_tokens: 12, cached_tokens: 0, output_tokens: 3, requested_output_tokens: 16, http_status: 200, error: null,
     }));
     expect(log.record(0).status).toBe('not_started');
+    // -1: a message that was not counted (scheduled after the time limit).
+    expect(log.record(0).message_tokens).toBeNull();
   });
 
   it('records failures and aborts with their error, and a due time withdrawn at the time limit', () => {
