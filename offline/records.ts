@@ -73,6 +73,7 @@ export class OfflineRecords {
       e2el_ms: orNull(this.e2elMs[index]!),
       prompt_tokens: orNull(this.promptTokens[index]!),
       expected_prompt_tokens: orNull(this.expectedPromptTokens[index]!),
+      message_tokens: null,
       cached_tokens: cached,
       gpu_hit_tokens: gpu,
       cpu_hit_tokens: cached === null || gpu === null ? null : cached - gpu,

@@ -121,7 +121,9 @@ export function offlineResult(sim: OfflineSimulation, files: LoadgenResult['file
       },
       error_tokens: zeros(completed),
       abs_relative_error: zeros(completed),
+      messages: null,
     },
+    reasoning: null,
     client: {
       cpu_percent: null,
       event_loop_delay_ms: { p50: null, p99: null, max: null },

@@ -106,7 +106,7 @@ function replayOnce(stream: RequestStream, experiment: OfflineExperiment, firstP
   const figures = new ClientFigures();
   const engine = new VirtualEngine(scheduler, timing, figures, options.stretches ?? true);
   const metrics = (): string =>
-    renderMetrics({ scheduler, pool, cpu, modelName: experiment.model, blockSize: config.blockSize, totalSuffix: true });
+    renderMetrics({ scheduler, pool, cpu, modelName: experiment.model, blockSize: config.blockSize, totalSuffix: true, lmcacheSeries: true });
   const metricsBefore = metrics();
   const records = new OfflineRecords(stream, plan.scheduledMs);
   const replay = new OfflineReplay(engine, plan, records, {

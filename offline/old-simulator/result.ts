@@ -72,7 +72,9 @@ export function buildResult(figures: OldSimulatorFigures, facts: TraceFacts, mod
       calibration: { source: 'assumed', tokensPerWord: 0, interceptTokens: 0, templateBaseTokens: 0, templatePerMessageTokens: 0, detail: 'offline: prompt sizes are the input\'s token counts' },
       error_tokens: EMPTY_DISTRIBUTION,
       abs_relative_error: EMPTY_DISTRIBUTION,
+      messages: null,
     },
+    reasoning: null,
     client: { cpu_percent: null, event_loop_delay_ms: { p50: null, p99: null, max: null }, metrics_sampler: 'none (offline)', warm_up_requests: 0, gc_pacing: NO_GC_PACING },
     errors: {},
     cache_statistics: {
@@ -85,6 +87,8 @@ export function buildResult(figures: OldSimulatorFigures, facts: TraceFacts, mod
       external_prefix_cache_hit_rate: counted.token_hit_ratio,
       preemptions: null,
       peak_kv_cache_usage: null,
+      lmcache_stats_endpoint: null,
+      missing_figures: [],
       lmcache: {
         retrieve_hit_rate: counted.token_hit_ratio,
         lookup_hit_rate: counted.token_hit_ratio,

@@ -55,7 +55,7 @@ describe('an offline run', () => {
       date: result.date, baseUrl: result.base_url, model: result.model_id, dataset: result.dataset, arrival: result.arrival,
       requestRate: 1, seed: result.seed, mockDecoding: false, timeLimitS: null, timeLimitReached: false, interrupted: false,
       firstSendMs: 0, lastSendMs: Math.max(...rs.map((r) => r.sent_ms!)), endMs: result.duration * 1000, maxConcurrent: result.max_concurrent_requests,
-      calibration: result.prompt_size.calibration, cacheStatistics: c, client: result.client, files: result.files,
+      calibration: result.prompt_size.calibration, messageSizes: result.prompt_size.messages, reasoning: result.reasoning, cacheStatistics: c, client: result.client, files: result.files,
     });
     for (const key of LATENCY_KEYS.filter((k) => !k.includes('itl'))) expect(result[key], key).toBeCloseTo(again[key]!, 6);
     for (const key of ['completed', 'total_input_tokens', 'total_output_tokens', 'request_throughput', 'output_throughput', 'achieved_request_rate'] as const) {
