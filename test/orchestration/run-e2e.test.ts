@@ -82,6 +82,9 @@ describe('kvsweep run --gpus', { timeout: 240_000 }, () => {
       expect(entry.cache_statistics.lmcache_retrieve_hit_rate).not.toBeUndefined();
       expect(entry.cache_statistics.lmcache_stats_endpoint).toBe('ok');
       expect(entry.cache_statistics.lmcache_stats_requests).toBe(20);
+      // The old runner's LMCache keys come from the fork's endpoint when it answers, as its client read them.
+      expect([s.lmcache_requests, s.lmcache_queries, s.lmcache_hit_rate, s.lmcache_retrieved_rate]).toEqual([s.lmcache_stats_requests, s.lmcache_stats_query_tokens, s.lmcache_stats_hit_rate, s.lmcache_stats_retrieved_rate]);
+      expect(entry.conversation_features.conversation_requests).toBe(20);
       expect(entry.cache_statistics.lmcache_failed_allocations).toBeTypeOf('number');
     }
     const csv = readFileSync(join(resultsDir, 'summary.csv'), 'utf8').trim().split('\n');
