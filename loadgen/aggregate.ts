@@ -207,6 +207,8 @@ export function formatResultBlock(r: LoadgenResult): string {
   const fork = c.lmcache_stats_endpoint;
   if (fork !== null && fork.status === 'ok') {
     for (const [name, value] of Object.entries(fork.figures)) row(`LMCache stats ${name}:`, value, Number.isInteger(value) ? 0 : 4);
+    // Under the old client's names, as its users grep them.
+    for (const [name, value] of Object.entries(fork.conversation)) row(`conversation_${name}:`, typeof value === 'number' ? value : String(value), Number.isInteger(value) ? 0 : 4);
   }
   for (const missing of c.missing_figures) lines.push(`Missing: ${missing.figures}`);
   const m = r.prompt_size.messages;

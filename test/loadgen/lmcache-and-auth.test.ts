@@ -86,6 +86,7 @@ describe('Authorization and the LMCache fork statistics', () => {
       expect(c.lmcache).not.toBeNull();
       expect(c.missing_figures).toEqual([]);
       expect(run.summaryText).toContain('LMCache stats requests:');
+      expect(run.summaryText).toMatch(/conversation_continue_turns:\s+24\n/);
       // The summary entry's flat names.
       const collected = await collectFrom(join(dir, 'auth'));
       expect(collected.cache_statistics).toMatchObject({ lmcache_stats_endpoint: 'ok', lmcache_stats_requests: 36, conversation_continue_turns: 24 });
