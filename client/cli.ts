@@ -19,6 +19,7 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandMai
   loadgen: { summary: 'replay a conversation trace against an OpenAI-compatible server', load: async () => (await import('../loadgen/cli.ts')).main },
   trace: { summary: 'synthesise or inspect conversation traces', load: async () => (await import('../loadgen/trace-cli.ts')).main },
   simulate: { summary: "replay a trace offline through kvsweep's cache model (sizes x policies, no server)", load: async () => (await import('./commands/simulate.ts')).main },
+  search: { summary: 'find the knee of hit rate over cache size per dataset x rate x policy (offline bisection)', load: async () => (await import('./commands/search.ts')).main },
 };
 
 function usage(): string {

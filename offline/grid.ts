@@ -42,7 +42,8 @@ export function experimentId(policy: string, cacheSizeGb: number, rate: number):
   return `${policy}_c${cacheSizeGb}gb_r${rate}`;
 }
 
-function hitRates(r: LoadgenResult): Pick<GridRow, 'gpu_hit_rate' | 'cpu_hit_rate' | 'hit_rate'> {
+/** Hit rates of the tiers from a result's cache statistics (shared with the knee search). */
+export function hitRates(r: Pick<LoadgenResult, 'cache_statistics'>): Pick<GridRow, 'gpu_hit_rate' | 'cpu_hit_rate' | 'hit_rate'> {
   const c = r.cache_statistics;
   const queries = c.prefix_cache_queries;
   if (queries === null || queries === 0) return { gpu_hit_rate: null, cpu_hit_rate: null, hit_rate: null };
