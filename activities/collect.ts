@@ -105,7 +105,14 @@ async function collectClientResult(resultDir: string): Promise<CollectedResults>
   const parsed = LoadgenResult.safeParse(raw);
   if (parsed.success) {
     const { cache_statistics, ...rest } = parsed.data;
-    return { benchmark_results: { ...numericFields(rest), request_rate: typeof rest.request_rate === 'number' ? rest.request_rate : String(rest.request_rate) }, cache_statistics: flattenCacheStatistics(cache_statistics) };
+    const statistics = flattenCacheStatistics(cache_statistics);
+    // An offline replay that also simulated an unbounded cache: the ceiling of the report's hit-rate panels.
+    const ceiling = rest.offline?.ceiling;
+    if (ceiling) {
+      statistics.unbounded_prefix_cache_hit_rate = ceiling.prefix_cache_hit_rate;
+      statistics.unbounded_external_prefix_cache_hit_rate = ceiling.external_prefix_cache_hit_rate;
+    }
+    return { benchmark_results: { ...numericFields(rest), request_rate: typeof rest.request_rate === 'number' ? rest.request_rate : String(rest.request_rate) }, cache_statistics: statistics };
   }
   if ('backend' in raw && (raw as { backend: unknown }).backend === 'openai-chat') {
     // Our own client wrote it, yet it does not match: a version mismatch worth failing on.

@@ -150,6 +150,13 @@ export const OfflineFacts = z.object({
   engine_steps: z.number().int(),
   /** What the input reader dropped or assumed. */
   notes: z.array(z.string()),
+  /**
+   * The same replay with an unbounded CPU tier (nothing evicted, any policy), when it was simulated:
+   * the ceiling the report draws over the hit-rate panels.
+   */
+  ceiling: z
+    .object({ cache_size_gb: z.number(), prefix_cache_hit_rate: figure, external_prefix_cache_hit_rate: figure, hit_rate: figure })
+    .optional(),
 });
 export type OfflineFacts = z.infer<typeof OfflineFacts>;
 

@@ -6,6 +6,7 @@ import { computeCacheStatistics } from '../loadgen/cache-stats.ts';
 import { counterNames, flattenMetrics, parseMetrics } from '../loadgen/prometheus.ts';
 import { LATENCY_KEYS, NO_GC_PACING, type CacheStatistics, type LoadgenResult } from '../loadgen/result-schema.ts';
 import { summarize, type Summary } from '../loadgen/stats.ts';
+import type { Ceiling } from './ceiling.ts';
 import { CHATML } from './replay.ts';
 import type { OfflineSimulation } from './simulate.ts';
 
@@ -37,7 +38,8 @@ export function offlineCacheStatistics(sim: OfflineSimulation): CacheStatistics 
   );
 }
 
-export function offlineResult(sim: OfflineSimulation, files: LoadgenResult['files']): LoadgenResult {
+/** result.json of a replay; `ceiling`: the unbounded cache's figures, when simulated (offline/ceiling.ts). */
+export function offlineResult(sim: OfflineSimulation, files: LoadgenResult['files'], ceiling?: Ceiling): LoadgenResult {
   const e = sim.experiment;
   const r = sim.records;
   const o = sim.outcome;
@@ -150,6 +152,7 @@ export function offlineResult(sim: OfflineSimulation, files: LoadgenResult['file
       requests_per_cpu_second: sim.cpuSeconds > 0 ? r.size / sim.cpuSeconds : 0,
       engine_steps: sim.engine.steps,
       notes: [...sim.stream.notes, ...sim.config.notices],
+      ...(ceiling ? { ceiling } : {}),
     },
   };
 }

@@ -9,6 +9,7 @@ import { UserError } from '../domain/errors.ts';
 import { parseMetrics } from '../loadgen/prometheus.ts';
 import type { LoadgenResult } from '../loadgen/result-schema.ts';
 import { writeJsonAtomic } from '../platform/files.ts';
+import type { Ceiling } from './ceiling.ts';
 import { OfflineExperiment, type OfflineExperimentInput } from './experiment.ts';
 import { loadRequestStream, type RequestStream } from './inputs/index.ts';
 import { offlineResult } from './result.ts';
@@ -36,13 +37,13 @@ export async function runOfflineExperiment(input: OfflineExperimentInput, outDir
 }
 
 /** Runs an experiment on a stream already read (a sweep over sizes and policies reads its input once). */
-export async function runOnStream(stream: RequestStream, experiment: OfflineExperiment, outDir: string, options: SimulateOptions = {}): Promise<OfflineRun> {
+export async function runOnStream(stream: RequestStream, experiment: OfflineExperiment, outDir: string, options: SimulateOptions & { ceiling?: Ceiling } = {}): Promise<OfflineRun> {
   const simulation = simulateOffline(stream, experiment, options);
   const dir = resolve(outDir);
   await mkdir(dir, { recursive: true });
   await writeRequests(join(dir, 'requests.jsonl'), simulation);
   await writeMetrics(join(dir, 'metrics.jsonl'), simulation);
-  const result = offlineResult(simulation, { requests: 'requests.jsonl', metrics: 'metrics.jsonl' });
+  const result = offlineResult(simulation, { requests: 'requests.jsonl', metrics: 'metrics.jsonl' }, options.ceiling);
   const resultPath = join(dir, 'result.json');
   await writeJsonAtomic(resultPath, result);
   return { result, resultPath, simulation };

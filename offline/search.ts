@@ -6,7 +6,7 @@
 import type { ExperimentSpec } from '../domain/experiment.ts';
 import { UserError } from '../domain/errors.ts';
 import { OfflinePolicy, type OfflineExperiment, type OfflineExperimentInput } from './experiment.ts';
-import { offlineSimConfig } from './engine-config.ts';
+import { unboundedSizeGb } from './ceiling.ts';
 import { hitRates } from './grid.ts';
 import { loadRequestStream, type RequestStream } from './inputs/index.ts';
 import { searchKnee, roundSize, type KneeProbe, type KneeResult } from './knee.ts';
@@ -14,8 +14,6 @@ import { needsFirstPass } from './policies/index.ts';
 import { offlineCacheStatistics } from './result.ts';
 import { parseOfflineExperiment } from './run.ts';
 import { firstPass, simulateOffline } from './simulate.ts';
-
-const GIB = 1024 ** 3;
 
 /** How a sweep's offline experiment maps onto the offline engine (cache_size_gb sizes LMCache's CPU tier, as environment offline says). */
 export function offlineInputOfSpec(spec: ExperimentSpec): OfflineExperimentInput {
@@ -86,20 +84,6 @@ export function searchGroups(specs: readonly ExperimentSpec[]): { groups: Search
   }
   for (const g of groups.values()) g.sweep_sizes_gb.sort((a, b) => a - b);
   return { groups: [...groups.values()], skipped: [...skipped] };
-}
-
-/**
- * A CPU tier of this size never evicts: it holds every token of every conversation (each turn's
- * whole prompt and reply counted, which over-counts the shared history), a chunk of slack per
- * conversation, and a quarter more.
- */
-export function unboundedSizeGb(stream: RequestStream, e: OfflineExperiment): number {
-  const config = offlineSimConfig({ ...e, cache_size_gb: 1 });
-  const chunk = config.cpuTier?.chunkSize ?? e.engine.chunk_size;
-  let tokens = chunk * stream.conversationIds.length;
-  // Trace CSVs give the new message (the prompt adds the history and a few template tokens each); logs give the whole prompt.
-  for (let i = 0; i < stream.size; i++) tokens += Math.max(stream.queryTokens[i]!, stream.promptTokens[i]!) + stream.replyTokens[i]! + 16;
-  return roundSize((1.25 * tokens * config.kvBytesPerToken) / GIB);
 }
 
 /** Hit rate of both tiers (cached / prompt tokens) of the group's experiment at one size. */

@@ -12,13 +12,15 @@ export interface MetricDefinition {
   short: string;
   format: 'number' | 'percent' | 'integer';
   sources: { block: 'benchmark_results' | 'cache_statistics'; key: string }[];
+  /** The cache_statistics key of the same figure with an unbounded cache, when an offline replay simulated one: drawn as a ceiling. */
+  ceiling?: string;
 }
 
 /** kvsweep's 2x2 grid: latency and the hit rates vLLM reports against cache size. */
 export const CACHE_METRICS: readonly MetricDefinition[] = [
   { key: 'mean_ttft_ms', short: 'mean TTFT ms', title: 'Mean TTFT', unit: 'ms', format: 'number', sources: [{ block: 'benchmark_results', key: 'mean_ttft_ms' }] },
   { key: 'p99_ttft_ms', short: 'p99 TTFT ms', title: 'P99 TTFT', unit: 'ms', format: 'number', sources: [{ block: 'benchmark_results', key: 'p99_ttft_ms' }] },
-  { key: 'prefix_cache_hit_rate', short: 'prefix hit', title: 'Prefix-cache hit rate (vLLM)', unit: 'share of prompt tokens', format: 'percent', sources: [{ block: 'cache_statistics', key: 'prefix_cache_hit_rate' }] },
+  { key: 'prefix_cache_hit_rate', short: 'prefix hit', title: 'Prefix-cache hit rate (vLLM)', unit: 'share of prompt tokens', format: 'percent', sources: [{ block: 'cache_statistics', key: 'prefix_cache_hit_rate' }], ceiling: 'unbounded_prefix_cache_hit_rate' },
   {
     key: 'external_hit_rate',
     short: 'external hit',
@@ -30,6 +32,7 @@ export const CACHE_METRICS: readonly MetricDefinition[] = [
       { block: 'cache_statistics', key: 'external_prefix_cache_hit_rate' },
       { block: 'cache_statistics', key: 'lmcache_retrieve_hit_rate' },
     ],
+    ceiling: 'unbounded_external_prefix_cache_hit_rate',
   },
 ];
 
@@ -109,6 +112,15 @@ export interface ChartPoint {
   series: string;
   value: number;
   experiment_id: string;
+  /** The oracle's line (offline only): the upper bound the other policies are drawn against, dashed. */
+  bound: boolean;
+}
+
+/** A metric's value with an unbounded cache (one per distinct value in the group, e.g. per rate). */
+export interface CeilingLine {
+  metric: string;
+  value: number;
+  label: string;
 }
 
 /** An experiment a panel could not plot, and why: failed, no cache size, figure not reported. */
@@ -131,7 +143,27 @@ export interface ChartGroup {
   /** Log when sizes are all positive and span 10x or more (0.01, 0.1, 1 GB), else linear. */
   xScale: 'linear' | 'log';
   points: ChartPoint[];
+  /** Unbounded-cache ceilings of the hit-rate panels, when the results were simulated with one. */
+  ceilings: CeilingLine[];
   missing: MissingFigure[];
+}
+
+/** The ceilings of a group's entries: each distinct value once, labelled with the rate when rates differ. */
+function ceilingLines(entries: readonly ReportEntry[], metrics: readonly MetricDefinition[]): CeilingLine[] {
+  const rates = new Set(entries.map((e) => String(e.configuration.request_rate)));
+  const lines = new Map<string, CeilingLine>();
+  for (const metric of metrics) {
+    if (!metric.ceiling) continue;
+    for (const entry of entries) {
+      const value = numberOrNull(entry.cache_statistics[metric.ceiling]);
+      if (value === null) continue;
+      const label = rates.size > 1 ? `unbounded cache · rate ${String(entry.configuration.request_rate)}` : 'unbounded cache';
+      const key = JSON.stringify([metric.key, label]);
+      // Replays of one rate share one ceiling; where several differ (other settings), the highest is the bound.
+      if ((lines.get(key)?.value ?? -Infinity) < value) lines.set(key, { metric: metric.key, value, label });
+    }
+  }
+  return [...lines.values()];
 }
 
 const textOf = (value: unknown, fallback: string): string => (typeof value === 'string' && value !== '' ? value : value === undefined || value === null ? fallback : String(value));
@@ -164,7 +196,7 @@ export function buildChartGroups(entries: readonly ReportEntry[], metrics: reado
         const found = metricValue(entry, metric);
         const reason = cacheSize === null ? 'no cache size' : found === null ? (entry.status === 'succeeded' ? 'not reported' : entry.status) : null;
         if (reason !== null) missing.push({ metric: metric.key, experiment_id: entry.experiment_id, reason });
-        else points.push({ metric: metric.key, cache_size_gb: cacheSize!, series: labels.get(entry.experiment_id)!, value: found!.value, experiment_id: entry.experiment_id });
+        else points.push({ metric: metric.key, cache_size_gb: cacheSize!, series: labels.get(entry.experiment_id)!, value: found!.value, experiment_id: entry.experiment_id, bound: entry.configuration.eviction_strategy === 'oracle' });
       }
     }
     points.sort((a, b) => a.cache_size_gb - b.cache_size_gb);
@@ -182,6 +214,7 @@ export function buildChartGroups(entries: readonly ReportEntry[], metrics: reado
       cacheSizes,
       xScale,
       points,
+      ceilings: ceilingLines(groupEntries, metrics),
       missing,
     };
   });

@@ -39,10 +39,7 @@ function panelSpec(group: ChartGroup, metric: MetricDefinition, points: ChartPoi
       encoding: { text: { field: 'note', type: 'nominal' as const }, x: { value: PANEL_WIDTH / 2 }, y: { value: PANEL_HEIGHT / 2 } },
     };
   }
-  return {
-    title,
-    width: PANEL_WIDTH,
-    height: PANEL_HEIGHT,
+  const line = {
     data: { values: points },
     // point: a sweep with one cache size still shows its figures, as dots.
     mark: { type: 'line' as const, point: { filled: true, size: 55 }, strokeWidth: 2 },
@@ -50,8 +47,20 @@ function panelSpec(group: ChartGroup, metric: MetricDefinition, points: ChartPoi
       x: cacheSizeEncoding(group),
       y: { field: 'value', type: 'quantitative' as const, title: metric.unit, scale: { zero: true }, axis: { format: axisFormat[metric.format] } },
       color: { field: 'series', type: 'nominal' as const, title: 'eviction strategy', scale: { domain: group.series }, sort: group.series },
+      // The oracle (offline only) is the bound the policies are read against: dashed, and said so in a legend.
+      ...(points.some((p) => p.bound) ? { strokeDash: { field: 'bound', type: 'nominal' as const, title: 'line', scale: { domain: [false, true], range: [[1, 0], [6, 4]] }, legend: { symbolType: 'stroke', symbolStrokeWidth: 2, labelExpr: "datum.value ? 'oracle (the bound)' : 'policy'" } } } : {}),
     },
   };
+  const ceilings = group.ceilings.filter((c) => c.metric === metric.key);
+  if (ceilings.length === 0) return { title, width: PANEL_WIDTH, height: PANEL_HEIGHT, ...line };
+  // The unbounded cache's value: a grey dotted rule across the panel, labelled at its right end.
+  const rule = { data: { values: ceilings }, mark: { type: 'rule' as const, color: '#555', strokeDash: [2, 3], strokeWidth: 1.5 }, encoding: { y: { field: 'value', type: 'quantitative' as const } } };
+  const text = {
+    data: { values: ceilings },
+    mark: { type: 'text' as const, align: 'right' as const, baseline: 'bottom' as const, dy: -2, x: PANEL_WIDTH - 2, color: '#555', fontSize: 10 },
+    encoding: { y: { field: 'value', type: 'quantitative' as const }, text: { field: 'label', type: 'nominal' as const } },
+  };
+  return { title, width: PANEL_WIDTH, height: PANEL_HEIGHT, layer: [line, rule, text] };
 }
 
 /** A titled grid of panels (one per metric) sharing one colour legend. */

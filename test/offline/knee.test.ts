@@ -3,7 +3,8 @@
 // replaying far fewer sizes; the size it calls unbounded is (nothing is evicted there).
 import { describe, expect, it } from 'vitest';
 import { gridKnee, searchKnee } from '../../offline/knee.ts';
-import { groupEvaluator, unboundedSizeGb } from '../../offline/search.ts';
+import { unboundedSizeGb } from '../../offline/ceiling.ts';
+import { groupEvaluator } from '../../offline/search.ts';
 import { experiment, synthStream } from './support.ts';
 
 const OPTIONS = { target: 0.95, tolerance: 0.05, lowGb: 0.01, highGb: 1000 };
