@@ -157,6 +157,20 @@ export const OfflineFacts = z.object({
   ceiling: z
     .object({ cache_size_gb: z.number(), prefix_cache_hit_rate: figure, external_prefix_cache_hit_rate: figure, hit_rate: figure })
     .optional(),
+  /** Policy lightgbm: its mode, what it was trained and evaluated on, and the evaluated part's hit rates. */
+  lightgbm: z
+    .object({
+      mode: z.string(),
+      trained_on: z.string(),
+      evaluated_on: z.string(),
+      evaluated_from: z.number().int(),
+      model_path: z.string(),
+      training_rows: z.number().int(),
+      training_seconds: z.number(),
+      lightgbm_version: z.string(),
+      evaluated: z.object({ requests: z.number().int(), hit_rate: figure, gpu_hit_rate: figure, cpu_hit_rate: figure }),
+    })
+    .optional(),
 });
 export type OfflineFacts = z.infer<typeof OfflineFacts>;
 

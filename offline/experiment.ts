@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { InputKind } from './inputs/stream.ts';
 
-export const OfflinePolicy = z.enum(['lru', 'conversation_aware', 'oracle']);
+export const OfflinePolicy = z.enum(['lru', 'conversation_aware', 'oracle', 'lightgbm']);
 export type OfflinePolicy = z.infer<typeof OfflinePolicy>;
 
 export const CacheTier = z.enum(['cpu', 'gpu']);
@@ -36,6 +36,15 @@ export const EngineSettings = z.strictObject({
 });
 export type EngineSettings = z.infer<typeof EngineSettings>;
 
+/** The lightgbm policy's model: its mode and what it is trained on (offline/policies/lightgbm.ts). */
+export const LightgbmSettings = z.strictObject({
+  mode: z.enum(['regression', 'ranking', 'classification']).default('regression'),
+  /** Another input to train on (all of it); null: the first train_fraction of this input's requests. */
+  train_on: z.strictObject({ kind: InputKind, path: z.string().min(1) }).nullable().default(null),
+  train_fraction: z.number().gt(0).lt(1).default(0.5),
+});
+export type LightgbmSettings = z.infer<typeof LightgbmSettings>;
+
 export const OfflineExperiment = z.strictObject({
   input: z.strictObject({ kind: InputKind, path: z.string().min(1) }),
   /** A simulator model: a built-in name (e.g. Qwen/Qwen3-8B-FP8, kvsweep/sim-small) or a folder with a config.json. */
@@ -64,6 +73,8 @@ export const OfflineExperiment = z.strictObject({
   seed: z.number().int().default(0),
   mock_decoding: z.boolean().default(false),
   engine: EngineSettings.default(EngineSettings.parse({})),
+  /** Read by policy lightgbm only. */
+  lightgbm: LightgbmSettings.default(LightgbmSettings.parse({})),
 });
 export type OfflineExperiment = z.infer<typeof OfflineExperiment>;
 export type OfflineExperimentInput = z.input<typeof OfflineExperiment>;

@@ -124,6 +124,7 @@ export class OfflineReplay implements OutputSink {
     this.contentTokens[c]! += turn.query + req.outputLength;
     this.messages[c]! += 2;
     this.streams[c]!.length = req.promptLength + req.outputLength;
+    this.hooks?.done?.(c, i, this.engine.now);
     this.next(i, this.engine.now);
   }
 

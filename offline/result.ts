@@ -7,6 +7,7 @@ import { counterNames, flattenMetrics, parseMetrics } from '../loadgen/prometheu
 import { LATENCY_KEYS, NO_GC_PACING, type CacheStatistics, type LoadgenResult } from '../loadgen/result-schema.ts';
 import { summarize, type Summary } from '../loadgen/stats.ts';
 import type { Ceiling } from './ceiling.ts';
+import type { LightgbmFacts } from './policies/lightgbm-training.ts';
 import { CHATML } from './replay.ts';
 import type { OfflineSimulation } from './simulate.ts';
 
@@ -38,8 +39,9 @@ export function offlineCacheStatistics(sim: OfflineSimulation): CacheStatistics 
   );
 }
 
-/** result.json of a replay; `ceiling`: the unbounded cache's figures, when simulated (offline/ceiling.ts). */
-export function offlineResult(sim: OfflineSimulation, files: LoadgenResult['files'], ceiling?: Ceiling): LoadgenResult {
+/** result.json of a replay; the unbounded cache's figures when simulated (offline/ceiling.ts), policy lightgbm's training. */
+export function offlineResult(sim: OfflineSimulation, files: LoadgenResult['files'], extras: { ceiling?: Ceiling | undefined; lightgbm?: LightgbmFacts | undefined } = {}): LoadgenResult {
+  const { ceiling, lightgbm } = extras;
   const e = sim.experiment;
   const r = sim.records;
   const o = sim.outcome;
@@ -153,6 +155,7 @@ export function offlineResult(sim: OfflineSimulation, files: LoadgenResult['file
       engine_steps: sim.engine.steps,
       notes: [...sim.stream.notes, ...sim.config.notices],
       ...(ceiling ? { ceiling } : {}),
+      ...(lightgbm ? { lightgbm } : {}),
     },
   };
 }

@@ -12,6 +12,7 @@ import { writeJsonAtomic } from '../platform/files.ts';
 import type { Ceiling } from './ceiling.ts';
 import { OfflineExperiment, type OfflineExperimentInput } from './experiment.ts';
 import { loadRequestStream, type RequestStream } from './inputs/index.ts';
+import { evaluatedFigures, trainLightgbmPolicy } from './policies/lightgbm-training.ts';
 import { offlineResult } from './result.ts';
 import { simulateOffline, type OfflineSimulation, type SimulateOptions } from './simulate.ts';
 
@@ -37,13 +38,16 @@ export async function runOfflineExperiment(input: OfflineExperimentInput, outDir
 }
 
 /** Runs an experiment on a stream already read (a sweep over sizes and policies reads its input once). */
-export async function runOnStream(stream: RequestStream, experiment: OfflineExperiment, outDir: string, options: SimulateOptions & { ceiling?: Ceiling } = {}): Promise<OfflineRun> {
-  const simulation = simulateOffline(stream, experiment, options);
+export async function runOnStream(stream: RequestStream, experiment: OfflineExperiment, outDir: string, options: SimulateOptions & { ceiling?: Ceiling; modelCache?: string } = {}): Promise<OfflineRun> {
   const dir = resolve(outDir);
+  // Policy lightgbm: its model is trained first (into outDir/lightgbm/), on what experiment.lightgbm says.
+  const trained = experiment.policy === 'lightgbm' && !options.lightgbm ? await trainLightgbmPolicy(stream, experiment, dir, options.modelCache) : undefined;
+  const simulation = simulateOffline(stream, experiment, trained ? { ...options, lightgbm: trained.model } : options);
+  const lightgbm = trained ? { ...trained.facts, evaluated: evaluatedFigures(simulation.records, trained.facts.evaluated_from) } : undefined;
   await mkdir(dir, { recursive: true });
   await writeRequests(join(dir, 'requests.jsonl'), simulation);
   await writeMetrics(join(dir, 'metrics.jsonl'), simulation);
-  const result = offlineResult(simulation, { requests: 'requests.jsonl', metrics: 'metrics.jsonl' }, options.ceiling);
+  const result = offlineResult(simulation, { requests: 'requests.jsonl', metrics: 'metrics.jsonl' }, { ceiling: options.ceiling, lightgbm });
   const resultPath = join(dir, 'result.json');
   await writeJsonAtomic(resultPath, result);
   return { result, resultPath, simulation };

@@ -37,6 +37,7 @@ export function offlineInputOfSpec(spec: ExperimentSpec): OfflineExperimentInput
     time_limit: spec.time_limit,
     seed: spec.seed,
     mock_decoding: spec.mock_decoding,
+    ...(spec.lightgbm_mode ? { lightgbm: { mode: spec.lightgbm_mode } } : {}),
     engine: {
       ...(o?.max_concurrent_requests ? { max_num_seqs: o.max_concurrent_requests } : {}),
       ...(o?.chunk_size ? { chunk_size: o.chunk_size } : {}),
@@ -66,6 +67,10 @@ export function searchGroups(specs: readonly ExperimentSpec[]): { groups: Search
     if (spec.offline === null) throw new UserError(`search: experiment ${spec.id} runs on a server (environment ${spec.environment}); the search replays offline: use --env offline`);
     if (spec.offline.cache_model !== 'kvsweep') {
       skipped.add(`${spec.dataset.name} ${spec.eviction_strategy}: cache_model ${spec.offline.cache_model} (the search replays kvsweep's model only)`);
+      continue;
+    }
+    if (spec.eviction_strategy === 'lightgbm') {
+      skipped.add(`${spec.dataset.name} lightgbm: the search does not train models (compare its sizes with kvsweep simulate --policy lightgbm)`);
       continue;
     }
     if (!OfflinePolicy.safeParse(spec.eviction_strategy).success) {

@@ -12,6 +12,7 @@ import { offlineSimConfig } from './engine-config.ts';
 import type { OfflineExperiment } from './experiment.ts';
 import { ClientFigures } from './figures.ts';
 import type { RequestStream } from './inputs/stream.ts';
+import type { LightgbmModel } from './lightgbm/model.ts';
 import { needsFirstPass, offlinePolicy, type FirstPass } from './policies/index.ts';
 import { OfflineRecords } from './records.ts';
 import { planReplay } from './replay-plan.ts';
@@ -42,6 +43,8 @@ export interface SimulateOptions {
   stretches?: boolean;
   /** The oracle's first replay, when already made (firstPass() of the same stream and engine). */
   firstPass?: FirstPass;
+  /** Policy lightgbm's trained model (runOnStream trains it: offline/policies/lightgbm-training.ts). */
+  lightgbm?: LightgbmModel;
 }
 
 export function simulateOffline(stream: RequestStream, experiment: OfflineExperiment, options: SimulateOptions = {}): OfflineSimulation {
@@ -80,7 +83,8 @@ function passOf(sim: OfflineSimulation): FirstPass {
 function replayOnce(stream: RequestStream, experiment: OfflineExperiment, firstPass: FirstPass | undefined, options: SimulateOptions): OfflineSimulation {
   const config = offlineSimConfig(experiment);
   const plan = planReplay(stream, experiment.arrival, experiment.request_rate, experiment.seed);
-  const policy = offlinePolicy(experiment, plan, firstPass);
+  const records = new OfflineRecords(stream, plan.scheduledMs);
+  const policy = offlinePolicy(experiment, plan, records, firstPass, options.lightgbm);
   const pool = new GpuBlockPool(config.numGpuBlocks);
   const t = config.cpuTier;
   const cpu = t ? new CpuTier(t.capacityChunks, t.chunkSize, t.chunkBytes, policy.eviction ?? t.policy) : undefined;
@@ -108,7 +112,6 @@ function replayOnce(stream: RequestStream, experiment: OfflineExperiment, firstP
   const metrics = (): string =>
     renderMetrics({ scheduler, pool, cpu, modelName: experiment.model, blockSize: config.blockSize, totalSuffix: true, lmcacheSeries: true });
   const metricsBefore = metrics();
-  const records = new OfflineRecords(stream, plan.scheduledMs);
   const replay = new OfflineReplay(engine, plan, records, {
     timeLimitS: experiment.time_limit,
     graceS: GRACE_SECONDS,

@@ -7,6 +7,7 @@ import { UserError } from '../../domain/errors.ts';
 import { runOfflineGrid, type GridRow } from '../../offline/grid.ts';
 import { OfflinePolicy, type OfflineExperimentInput } from '../../offline/experiment.ts';
 import type { InputKind } from '../../offline/inputs/stream.ts';
+import { detectFormat } from '../../config-files/datasets.ts';
 import { parseCommand } from '../command-line.ts';
 
 function list<T>(parse: (item: string) => T): (value: string) => T[] {
@@ -54,6 +55,9 @@ interface Options {
   maxNumBatchedTokens: number;
   gpuMemoryUtilization: number;
   dtype: 'auto' | 'half' | 'float16' | 'bfloat16' | 'float32';
+  lightgbmMode: 'regression' | 'ranking' | 'classification';
+  trainOn?: string;
+  trainFraction: number;
   json?: boolean;
 }
 
@@ -104,6 +108,9 @@ export async function main(argv: string[]): Promise<number> {
     .option('--max-num-batched-tokens <n>', 'tokens per engine step at most', count, 16384)
     .option('--gpu-memory-utilization <f>', 'share of device memory for weights and KV (sizes the GPU tier with --tier cpu)', positive, 0.8)
     .addOption(new Option('--dtype <d>', 'KV cache element type').choices(['auto', 'half', 'float16', 'bfloat16', 'float32']).default('half'))
+    .addOption(new Option('--lightgbm-mode <m>', "policy lightgbm: the model's objective").choices(['regression', 'ranking', 'classification']).default('regression'))
+    .option('--train-on <file>', 'policy lightgbm: train on all of this input (a trace CSV, requests.jsonl or server log) instead of the first part of this one')
+    .option('--train-fraction <f>', 'policy lightgbm: train on this first share of the requests, evaluate on the rest', number((n) => n > 0 && n < 1, 'a share in (0, 1)'), 0.5)
     .option('--json', 'print the rows as JSON');
   parseCommand(program, argv);
   const o = program.opts<Options>();
@@ -121,6 +128,7 @@ export async function main(argv: string[]): Promise<number> {
     time_limit: o.timeLimit ?? null,
     seed: o.seed,
     mock_decoding: o.mockDecoding ?? false,
+    lightgbm: { mode: o.lightgbmMode, train_on: o.trainOn ? { kind: detectFormat(o.trainOn), path: o.trainOn } : null, train_fraction: o.trainFraction },
     engine: {
       block_size: o.blockSize,
       chunk_size: o.chunkSize,

@@ -44,7 +44,7 @@ describe('kvsweep simulate', () => {
   it.each([
     [['--model', 'kvsweep/sim-small', '--cache-size', '1', '--policy', 'lru', '--out', 'x'], 'simulate: give exactly one of --trace FILE, --requests FILE, --log FILE (see --help)'],
     [['--trace', 'missing.csv', '--model', 'kvsweep/sim-small', '--cache-size', '1', '--policy', 'lru', '--out', 'x'], 'trace file not found: missing.csv'],
-    [['--trace', 'x.csv', '--model', 'kvsweep/sim-small', '--cache-size', '1', '--policy', 'mru', '--out', 'x'], "simulate: option '--policy <p,...>' argument 'mru' is invalid. unknown policy 'mru' (lru, conversation_aware, oracle) (see --help)"],
+    [['--trace', 'x.csv', '--model', 'kvsweep/sim-small', '--cache-size', '1', '--policy', 'mru', '--out', 'x'], "simulate: option '--policy <p,...>' argument 'mru' is invalid. unknown policy 'mru' (lru, conversation_aware, oracle, lightgbm) (see --help)"],
     [['--trace', 'x.csv', '--model', 'kvsweep/sim-small', '--cache-size', '-1', '--policy', 'lru', '--out', 'x'], "simulate: option '--cache-size <gb,...>' argument '-1' is invalid. expected a size in GB >= 0, got '-1' (see --help)"],
   ])('exits 2 on bad input: %j', async (args, message) => {
     const { code, output } = await runKvsweep(['simulate', ...args], {}, 60_000, dir);

@@ -41,7 +41,7 @@ describe('kvsweep search', () => {
     expect(code, output).toBe(0);
     expect(output).toMatch(/^chat r1 lru: ceiling [\d.]+ GB -> hit \d+\.\d\d%$/m);
     expect(output).toMatch(/^chat r1 oracle: bisection [\d.]+ GB -> hit \d+\.\d\d% \((reaches|below) the goal\)$/m);
-    expect(output).toContain('skipped: chat lightgbm: not a policy of kvsweep\'s offline model');
+    expect(output).toContain('skipped: chat lightgbm: the search does not train models');
     expect(output).toMatch(/│ dataset, rate, policy │ knee GB +│ hit % at knee │/);
     const saved = JSON.parse(readFileSync(join(out, 'search.json'), 'utf8')) as { target: number; knees: GroupKnee[] };
     expect(saved.target).toBe(0.9);
