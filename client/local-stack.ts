@@ -48,7 +48,11 @@ export function localPortBase(env: NodeJS.ProcessEnv = process.env): number {
   return port;
 }
 
-export async function startLocalStack(options: { address: string; gpus: string | null; startServer: boolean; heartbeatTimeoutS?: number }): Promise<LocalStack> {
+/**
+ * gpus: a worker for this host with that many GPUs; offline: a worker even without GPUs, for the
+ * control queue and the offline queue (offline experiments run on this machine's cores).
+ */
+export async function startLocalStack(options: { address: string; gpus: string | null; offline?: boolean; startServer: boolean; heartbeatTimeoutS?: number }): Promise<LocalStack> {
   const portBase = options.gpus === null ? 0 : localPortBase();
   let server: DevServer | null = null;
   if (options.startServer && !(await isListening(options.address))) {
@@ -61,8 +65,8 @@ export async function startLocalStack(options: { address: string; gpus: string |
   }
   let worker: RunningWorker | null = null;
   let workerLog: string | null = null;
-  if (options.gpus !== null) {
-    const gpus = await resolveGpus(options.gpus);
+  if (options.gpus !== null || options.offline) {
+    const gpus = options.gpus === null ? { ids: [] as string[], className: null } : await resolveGpus(options.gpus);
     workerLog = join(dataDir(), 'logs', 'local-worker.log');
     mkdirSync(join(dataDir(), 'logs'), { recursive: true });
     const log = (line: string) => appendFileSync(workerLog!, `[${new Date().toISOString()}] ${line}\n`);

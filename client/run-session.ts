@@ -3,6 +3,7 @@
 import type { Client } from '@temporalio/client';
 import type { ResolvedSweep } from '../domain/config/resolved.ts';
 import { UserError } from '../domain/errors.ts';
+import { offlineConcurrency } from '../activities/offline.ts';
 import { startLocalStack, uiPortFor } from './local-stack.ts';
 import { followSweep, loadSweepRecord, saveSweepRecord, startSweep, webUiLink } from './sweep-session.ts';
 import { connectClient, isListening, splitAddress, temporalAddress, temporalNamespace } from '../platform/temporal.ts';
@@ -16,6 +17,8 @@ export interface SessionOptions {
   yamlPath: string | null;
   /** GPUs of a local worker to run for the session; null: rely on workers elsewhere. */
   gpus: string | null;
+  /** Offline experiments: run a local worker (and the embedded server when none answers) even without --gpus. */
+  offline?: boolean;
   detach: boolean;
   json: boolean;
 }
@@ -30,7 +33,7 @@ function webUiBase(address: string, startedUi: string | null): string {
 
 export async function runSweepSession(options: SessionOptions): Promise<number> {
   const address = temporalAddress();
-  const local = options.gpus !== null;
+  const local = options.gpus !== null || options.offline === true;
   if (!local && !(await isListening(address))) {
     throw new UserError(
       `no Temporal server answers at ${address} (TEMPORAL_ADDRESS). Start one with \`npx kvsweep server\` and workers with ` +
@@ -38,9 +41,12 @@ export async function runSweepSession(options: SessionOptions): Promise<number> 
     );
   }
   const say = (line: string) => (options.json ? console.error(line) : console.log(line));
-  const stack = local ? await startLocalStack({ address, gpus: options.gpus, startServer: true }) : null;
+  const stack = local ? await startLocalStack({ address, gpus: options.gpus, offline: options.offline ?? false, startServer: true }) : null;
   if (stack?.startedServer) say(`Started the embedded Temporal dev server at ${address}.`);
-  if (stack?.worker) say(`Started a local worker (${stack.worker.registration()?.gpu_ids.length ?? 0} GPUs); its log: ${stack.workerLog}`);
+  if (stack?.worker) {
+    const what = options.offline ? `offline experiments on ${offlineConcurrency()} threads` : `${stack.worker.registration()?.gpu_ids.length ?? 0} GPUs`;
+    say(`Started a local worker (${what}); its log: ${stack.workerLog}`);
+  }
   // Ctrl-C stops following (and the local worker); the sweep itself goes on in Temporal.
   const interrupt = new AbortController();
   const interruptedCode = local ? 130 : 0;

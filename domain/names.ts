@@ -5,6 +5,12 @@
 /** Workflows, the GPU pool and sweep-level activities (config, outcomes, summary) run here. */
 export const CONTROL_TASK_QUEUE = 'kvsweep-control';
 
+/**
+ * Offline experiments (no server, no GPU): served by every control worker, as many at once as its
+ * machine has cores. Its own queue, so simulations never hold the control queue's activity slots.
+ */
+export const OFFLINE_TASK_QUEUE = 'kvsweep-offline';
+
 /** Each host's own queue: activities bound to the processes and GPUs of that host. */
 export function hostTaskQueue(hostId: string): string {
   return `kvsweep-host/${hostId}`;

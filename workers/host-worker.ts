@@ -7,8 +7,9 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
 import { createControlActivities } from '../activities/control.ts';
 import { createHostActivities, type HostDeps } from '../activities/host.ts';
+import { OfflineThreadPool, createOfflineActivities, offlineConcurrency } from '../activities/offline.ts';
 import { HostProcesses } from '../activities/host-processes.ts';
-import { CONTROL_TASK_QUEUE, GPU_POOL_WORKFLOW_ID, Queries, Signals, WorkflowTypes, hostTaskQueue } from '../domain/names.ts';
+import { CONTROL_TASK_QUEUE, GPU_POOL_WORKFLOW_ID, OFFLINE_TASK_QUEUE, Queries, Signals, WorkflowTypes, hostTaskQueue } from '../domain/names.ts';
 import type { HostRegistration } from '../domain/placement.ts';
 import type { PoolSnapshot } from '../workflows/gpu-pool.ts';
 import { kvsweepArgv } from '../platform/paths.ts';
@@ -136,6 +137,19 @@ async function startLockedHostWorker(options: HostWorkerOptions, unlockHost: () 
       }),
     );
   }
+  // Offline experiments: every control worker simulates them, one thread per core.
+  const offlineThreads = options.control ? offlineConcurrency() : 0;
+  const offlinePool = new OfflineThreadPool(offlineThreads);
+  if (options.control) {
+    workers.push(
+      await Worker.create({
+        ...common,
+        taskQueue: OFFLINE_TASK_QUEUE,
+        activities: createOfflineActivities(offlinePool),
+        maxConcurrentActivityTaskExecutions: offlineThreads,
+      }),
+    );
+  }
   if (hasGpus) {
     workers.push(
       await Worker.create({
@@ -153,7 +167,7 @@ async function startLockedHostWorker(options: HostWorkerOptions, unlockHost: () 
   if (hasGpus) await register();
   options.log(
     `worker ${options.hostId} ready: ${hasGpus ? `${options.gpuIds.length} GPU(s) [${options.gpuIds.join(',')}] class ${options.gpuClass}, queue ${taskQueue}` : 'no GPUs'}` +
-      `${options.control ? `, control queue ${CONTROL_TASK_QUEUE}` : ''}`,
+      `${options.control ? `, control queue ${CONTROL_TASK_QUEUE}, offline queue ${OFFLINE_TASK_QUEUE} (${offlineThreads} threads)` : ''}`,
   );
 
   let stopping: Promise<void> | undefined;
@@ -167,6 +181,7 @@ async function startLockedHostWorker(options: HostWorkerOptions, unlockHost: () 
       }
       for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
       await running.catch(() => undefined);
+      await offlinePool.close();
       await processes.stopAll(options.teardownGraceMs);
       await connection.close();
       await client.connection.close();
@@ -175,6 +190,7 @@ async function startLockedHostWorker(options: HostWorkerOptions, unlockHost: () 
   const done = running.then(
     () => undefined,
     async (error) => {
+      await offlinePool.close();
       await processes.stopAll(options.teardownGraceMs);
       unlockHost();
       throw error;

@@ -20,10 +20,10 @@ import {
 import type { createControlActivities } from '../activities/control.ts';
 import type { createHostActivities, ServerHandle } from '../activities/host.ts';
 import type { ExperimentSpec, ServerCommand } from '../domain/experiment.ts';
-import { OFFLINE_EXPERIMENT_MESSAGE } from '../domain/server-command.ts';
 import { GPU_POOL_WORKFLOW_ID, Queries, SearchAttributes, leaseRequestId } from '../domain/names.ts';
 import { configurationOf, type AttemptRecord, type ExperimentOutcome, type ExperimentStatus } from '../domain/outcome.ts';
 import type { Lease } from '../domain/placement.ts';
+import { runOfflineExperiment } from './offline-experiment.ts';
 import { leaseGrantedSignal, leaseRevokedSignal, releaseLeaseSignal, requestLeaseSignal, signalGpuPool } from './gpu-pool.ts';
 
 export interface ExperimentInput {
@@ -118,15 +118,12 @@ function classifyFailure(error: unknown, revokedReason: string | undefined): Pic
 }
 
 /**
- * One experiment: lease GPUs from the pool, then on the leased host start the server, await its
+ * One experiment (an offline one: no lease, one simulation, see offline-experiment.ts): lease GPUs from the pool, then on the leased host start the server, await its
  * readiness, replay the trace, collect the figures, and always tear the server down. A lost host
  * or a failed attempt is retried on whatever host the pool grants next, up to max_attempts.
  */
 export async function ExperimentWorkflow(input: ExperimentInput): Promise<ExperimentOutcome> {
   const { spec, sweep_id, results_dir } = input;
-  // No server to start: the offline runner runs these (until the two are wired together, a clear failure).
-  if (spec.server === null) throw ApplicationFailure.nonRetryable(`${spec.id}: ${OFFLINE_EXPERIMENT_MESSAGE}`, 'OfflineExperiment');
-  const serverCommand = spec.server;
   const workflowId = workflowInfo().workflowId;
   const startedMs = Date.now();
   const attempts: AttemptRecord[] = [];
@@ -166,6 +163,10 @@ export async function ExperimentWorkflow(input: ExperimentInput): Promise<Experi
     }
     return outcome;
   };
+
+  // No server and no GPU: one simulation on the offline queue (workflows/offline-experiment.ts).
+  if (spec.server === null) return runOfflineExperiment(spec, sweep_id, results_dir, { setPhase, setStatus, finish });
+  const serverCommand = spec.server;
 
   // hostUnresponsive: this attempt stopped hearing from its host, which the pool has not seen die;
   // the pool then keeps the GPUs booked and has the host stop the lease's processes first.

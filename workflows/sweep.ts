@@ -173,7 +173,8 @@ export async function SweepWorkflow(input: SweepInput): Promise<SweepResult> {
       });
       unwatched.delete(spec.id);
       const holder = experimentWorkflowId(sweepId, spec.id);
-      leaseRequests.push({ request_id: leaseRequestId(holder, 1), holder, gpu_count: spec.gpu_count, gpu_class: spec.gpu_class, expected_duration_s: spec.time_limit });
+      // An offline experiment takes no GPU (and its workflow asks for none).
+      if (spec.server !== null) leaseRequests.push({ request_id: leaseRequestId(holder, 1), holder, gpu_count: spec.gpu_count, gpu_class: spec.gpu_class, expected_duration_s: spec.time_limit });
       // A child that ends without reporting (terminated by hand, or failed in its own code)
       // must not leave the sweep waiting for it forever.
       child.result().then(

@@ -80,6 +80,8 @@ export async function main(argv: string[]): Promise<number> {
     resultsDir: found.resultsDir,
     yamlPath: null,
     gpus: opts.gpus ?? null,
+    // An offline sweep's experiments run on this machine's cores unless it is only restarted.
+    offline: found.resolved.environment.definition.kind === 'offline' && !opts.detach,
     detach: opts.detach ?? false,
     json: opts.json ?? false,
   });

@@ -1,9 +1,11 @@
 // `kvsweep run --yaml FILE [--gpus N] [--sweep-id ID] [--detach] [--env E]` (also the old runner's
 // shape `kvsweep --yaml FILE --gpus N`): validates the sweep before anything starts, then starts
 // it on Temporal and follows it. With --gpus it also runs this host's worker (and the embedded
-// dev server when none answers), like the old runner did on one machine.
+// dev server when none answers), like the old runner did on one machine. An offline environment's
+// sweep runs its experiments on this machine's cores (a local worker, no GPU lease).
 import { Command } from 'commander';
 import { displayPath, planSweep } from '../../config-files/load-sweep.ts';
+import type { ResolvedSweep } from '../../domain/config/resolved.ts';
 import { UserError } from '../../domain/errors.ts';
 import { defaultSweepId } from '../../domain/names.ts';
 import { gpusFlag, parseCommand } from '../command-line.ts';
@@ -35,18 +37,35 @@ export async function main(argv: string[]): Promise<number> {
   const { resolved, experiments, notices } = await planSweep(opts.yaml, { env: opts.env, modelsFiles: opts.models, environmentsFiles: opts.environments });
   // On stderr: with --json, stdout carries the result alone (the notices are in sweep.json too).
   for (const line of noticeLines(notices)) console.error(line);
-  if (resolved.environment.definition.kind === 'offline') {
-    throw new UserError(`run: environment '${resolved.environment.name}' is offline: its experiments run in the offline simulator (kvsweep simulate), not on workers`);
-  }
-  if (opts.fresh && opts.sweepId) throw new UserError('run: --fresh picks a new sweep id itself; leave out --sweep-id');
+  return startPlannedSweep('run', opts, { resolved, experiments: experiments.length });
+}
+
+export interface SweepSessionFlags {
+  yaml: string;
+  gpus?: string;
+  sweepId?: string;
+  fresh?: boolean;
+  detach?: boolean;
+  json?: boolean;
+}
+
+/**
+ * Starts a planned sweep and follows it. An offline environment's experiments need no GPU: unless
+ * detached (then workers elsewhere run them), this machine runs a worker for them on its cores,
+ * and the embedded Temporal server when none answers, as --gpus does.
+ */
+export function startPlannedSweep(command: string, opts: SweepSessionFlags, planned: { resolved: ResolvedSweep; experiments: number }): Promise<number> {
+  const { resolved } = planned;
+  if (opts.fresh && opts.sweepId) throw new UserError(`${command}: --fresh picks a new sweep id itself; leave out --sweep-id`);
   const { sweepId, resultsDir } = opts.fresh ? freshSweep(resolved) : { sweepId: opts.sweepId ?? defaultSweepId(resolved.tag, today()), resultsDir: resultsDirFor(resolved, today()) };
   return runSweepSession({
     sweepId,
     resolved,
-    experiments: experiments.length,
+    experiments: planned.experiments,
     resultsDir,
     yamlPath: displayPath(opts.yaml, process.cwd()),
     gpus: opts.gpus ?? null,
+    offline: resolved.environment.definition.kind === 'offline' && !opts.detach,
     detach: opts.detach ?? false,
     json: opts.json ?? false,
   });

@@ -1,6 +1,8 @@
 // `kvsweep simulate`: replays a trace, an earlier run's requests.jsonl or the old tool's log pair
 // offline through kvsweep's cache model, for every cache size x policy x rate, and prints a table.
 // No server, no Temporal: the work is offline/'s runOfflineGrid; this only parses and prints.
+// `kvsweep simulate --yaml FILE` instead runs a sweep file in the offline environment as a sweep
+// (Temporal, results folder, report), on this machine's cores: `kvsweep run --env offline`.
 import Table from 'cli-table3';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { UserError } from '../../domain/errors.ts';
@@ -8,7 +10,10 @@ import { runOfflineGrid, type GridRow } from '../../offline/grid.ts';
 import { OfflinePolicy, type OfflineExperimentInput } from '../../offline/experiment.ts';
 import type { InputKind } from '../../offline/inputs/stream.ts';
 import { detectFormat } from '../../config-files/datasets.ts';
+import { planSweep } from '../../config-files/load-sweep.ts';
 import { parseCommand } from '../command-line.ts';
+import { noticeLines } from '../plan-notes.ts';
+import { startPlannedSweep } from './run.ts';
 
 function list<T>(parse: (item: string) => T): (value: string) => T[] {
   return (value) => value.split(',').map((item) => parse(item.trim()));
@@ -33,14 +38,21 @@ function policy(value: string): OfflinePolicy {
 }
 
 interface Options {
+  yaml?: string;
+  env: string;
+  models: string[];
+  environments: string[];
+  sweepId?: string;
+  fresh?: boolean;
+  detach?: boolean;
   trace?: string;
   requests?: string;
   log?: string;
-  model: string;
-  cacheSize: number[];
-  policy: OfflinePolicy[];
+  model?: string;
+  cacheSize?: number[];
+  policy?: OfflinePolicy[];
   rate: number[];
-  out: string;
+  out?: string;
   tier: 'cpu' | 'gpu';
   arrival: 'trace' | 'poisson';
   numPrompts?: number;
@@ -89,11 +101,18 @@ export async function main(argv: string[]): Promise<number> {
     .option('--trace <file>', 'a conversation trace CSV')
     .option('--requests <file>', "an earlier run's requests.jsonl (or .jsonl.gz): re-simulate it at other sizes and policies")
     .option('--log <file>', "the old tool's server log (its client log is the same path with server -> client)")
-    .requiredOption('--model <name>', 'a simulator model (e.g. Qwen/Qwen3-8B-FP8, kvsweep/sim-small) or a folder with a config.json')
-    .requiredOption('--cache-size <gb,...>', 'cache sizes in GB (of the tier --tier names)', list(sizeGb))
-    .requiredOption('--policy <p,...>', `eviction policies: ${OfflinePolicy.options.join(', ')}`, list(policy))
+    .option('--yaml <file>', 'run a sweep file offline as a sweep (Temporal, results folder, report) on this machine\'s cores; the options below are then the file\'s')
+    .option('--env <name>', 'with --yaml: an environment of kind offline', 'offline')
+    .option('--models <file>', 'with --yaml: extra model registry file (repeatable)', collect, [])
+    .option('--environments <file>', 'with --yaml: extra environments file (repeatable)', collect, [])
+    .option('--sweep-id <id>', 'with --yaml: workflow id of the sweep (default sweep/<tag>/<date>)')
+    .option('--fresh', 'with --yaml: a new sweep even if this one ran today')
+    .option('--detach', 'with --yaml: start the sweep and return (workers elsewhere run it)')
+    .option('--model <name>', 'a simulator model (e.g. Qwen/Qwen3-8B-FP8, kvsweep/sim-small) or a folder with a config.json')
+    .option('--cache-size <gb,...>', 'cache sizes in GB (of the tier --tier names)', list(sizeGb))
+    .option('--policy <p,...>', `eviction policies: ${OfflinePolicy.options.join(', ')}`, list(policy))
     .option('--rate <r,...>', 'replay speed factors of the recorded times (requests/s with --arrival poisson)', list(positive), [1])
-    .requiredOption('--out <dir>', 'folder for one result folder per experiment and simulate.json')
+    .option('--out <dir>', 'folder for one result folder per experiment and simulate.json')
     .addOption(new Option('--tier <tier>', "what --cache-size sizes: 'cpu' (LMCache's tier behind the GPU's) or 'gpu' (vLLM's KV cache alone)").choices(['cpu', 'gpu']).default('cpu'))
     .addOption(new Option('--arrival <a>', 'trace times or Poisson arrivals').choices(['trace', 'poisson']).default('trace'))
     .option('--num-prompts <n>', 'only the first N requests by time', count)
@@ -114,14 +133,19 @@ export async function main(argv: string[]): Promise<number> {
     .option('--json', 'print the rows as JSON');
   parseCommand(program, argv);
   const o = program.opts<Options>();
+  if (o.yaml !== undefined) return simulateSweepFile(o, o.yaml);
+  const model = required(o.model, '--model');
+  const cacheSize = required(o.cacheSize, '--cache-size');
+  const policies = required(o.policy, '--policy');
+  const out = required(o.out, '--out');
   const base: OfflineExperimentInput = {
     input: input(o),
-    model: o.model,
+    model,
     tensor_parallel_size: o.tensorParallelSize,
     max_model_len: o.maxModelLen ?? null,
-    cache_size_gb: o.cacheSize[0]!,
+    cache_size_gb: cacheSize[0]!,
     cache_tier: o.tier,
-    policy: o.policy[0]!,
+    policy: policies[0]!,
     request_rate: o.rate[0]!,
     arrival: o.arrival,
     num_prompts: o.numPrompts ?? null,
@@ -138,9 +162,28 @@ export async function main(argv: string[]): Promise<number> {
       dtype: o.dtype,
     },
   };
-  const rows = await runOfflineGrid(base, { cacheSizesGb: o.cacheSize, policies: o.policy, rates: o.rate }, o.out, (row) => {
+  const rows = await runOfflineGrid(base, { cacheSizesGb: cacheSize, policies, rates: o.rate }, out, (row) => {
     if (!o.json) console.error(`${row.id}: hit ${pct(row.hit_rate)}% in ${row.replay_cpu_seconds.toFixed(3)} s`);
   });
   console.log(o.json ? JSON.stringify(rows, null, 2) : table(rows));
   return 0;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function required<T>(value: T | undefined, flag: string): T {
+  if (value === undefined) throw new UserError(`simulate: ${flag} is required (or give a sweep file with --yaml FILE)`);
+  return value;
+}
+
+/** `simulate --yaml FILE`: the sweep file planned in an offline environment and run as a sweep. */
+async function simulateSweepFile(o: Options, yaml: string): Promise<number> {
+  const { resolved, experiments, notices } = await planSweep(yaml, { env: o.env, modelsFiles: o.models, environmentsFiles: o.environments });
+  for (const line of noticeLines(notices)) console.error(line);
+  if (resolved.environment.definition.kind !== 'offline') {
+    throw new UserError(`simulate: environment '${resolved.environment.name}' runs a server; run its sweep with \`kvsweep run --yaml ${yaml} --env ${resolved.environment.name}\``);
+  }
+  return startPlannedSweep('simulate', { yaml, sweepId: o.sweepId, fresh: o.fresh, detach: o.detach, json: o.json }, { resolved, experiments: experiments.length });
 }
