@@ -25,7 +25,7 @@ interface Stack {
   dir: string;
   worker: (hostId: string, gpus: number, gpuClass: string) => Promise<TestProcess>;
   /** Plans the sweep file, calls beforeStart, starts the sweep; run() waits for its result. */
-  sweep: (options: Omit<SweepFileOptions, 'dir'>, more?: { sweepId?: string; beforeStart?: () => void; input?: Record<string, unknown> }) => Promise<{ sweepId: string; run: () => Promise<unknown> }>;
+  sweep: (options: Omit<SweepFileOptions, 'dir'>, more?: { sweepId?: string; beforeStart?: () => void; input?: Record<string, unknown>; env?: string }) => Promise<{ sweepId: string; run: () => Promise<unknown> }>;
 }
 
 const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -129,6 +129,15 @@ const scenarios: Scenario[] = [
     },
   },
   {
+    name: 'offline',
+    what: "an offline sweep (environment offline) on a control worker without GPUs: four experiments in kvsweep's model on the offline queue, no GPU lease, and two lightgbm ones that fail at once (no lightgbm in that model)",
+    run: async (s) => {
+      await s.worker('rec-host-a', 0, 'rec');
+      const { run } = await s.sweep({ tag: tag('offline'), cacheSizes: [0.001, 0.05], strategies: ['lru', 'oracle', 'lightgbm'] }, { env: 'offline' });
+      await run();
+    },
+  },
+  {
     name: 'continue-as-new',
     what: 'a sweep of 12 experiments and the pool, both continuing as new (the server suggests it after 100 events)',
     dynamicConfig: ['limit.historyCount.suggestContinueAsNew=100'],
@@ -194,7 +203,7 @@ async function record(scenario: Scenario, outDir: string): Promise<void> {
     },
     sweep: async (options, more = {}) => {
       const sweepId = more.sweepId ?? `sweep/${options.tag}/2026-12-04`;
-      const { resolved } = await planSweep(writeSweepFile({ ...options, dir }));
+      const { resolved } = await planSweep(writeSweepFile({ ...options, dir }), { env: more.env });
       more.beforeStart?.();
       const handle = await client.workflow.start(WorkflowTypes.sweep, {
         workflowId: sweepId,
