@@ -2,7 +2,7 @@
 // folder, a table on stdout, simulate.json beside; bad input exits 2 with what is wrong.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LoadgenResult } from '../../loadgen/result-schema.ts';
@@ -16,6 +16,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'kvsweep-simulate-cli-'));
   trace = join(dir, 'chat.csv');
   await writeSynthTrace(trace, { ...DEFAULT_SYNTH_OPTIONS, conversations: 40, seed: 9 });
+  await writeFile(join(dir, 'server.yaml'), 'model_name: sim-small\nexperiments:\n  datasets:\n    - path: chat.csv\n      cache_sizes: [1]\n      request_rates: [1]\n');
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -46,6 +47,8 @@ describe('kvsweep simulate', () => {
     [['--trace', 'missing.csv', '--model', 'kvsweep/sim-small', '--cache-size', '1', '--policy', 'lru', '--out', 'x'], 'trace file not found: missing.csv'],
     [['--trace', 'x.csv', '--model', 'kvsweep/sim-small', '--cache-size', '1', '--policy', 'mru', '--out', 'x'], "simulate: option '--policy <p,...>' argument 'mru' is invalid. unknown policy 'mru' (lru, conversation_aware, oracle, lightgbm) (see --help)"],
     [['--trace', 'x.csv', '--model', 'kvsweep/sim-small', '--cache-size', '-1', '--policy', 'lru', '--out', 'x'], "simulate: option '--cache-size <gb,...>' argument '-1' is invalid. expected a size in GB >= 0, got '-1' (see --help)"],
+    [['--trace', 'x.csv', '--cache-size', '1', '--policy', 'lru', '--out', 'x'], 'simulate: --model is required (or give a sweep file with --yaml FILE)'],
+    [['--yaml', 'server.yaml', '--env', 'sim'], "simulate: environment 'sim' runs a server; run its sweep with `kvsweep run --yaml server.yaml --env sim`"],
   ])('exits 2 on bad input: %j', async (args, message) => {
     const { code, output } = await runKvsweep(['simulate', ...args], {}, 60_000, dir);
     expect(code, output).toBe(2);
