@@ -10,6 +10,7 @@ const LONGEST_FIRST = [
   'test/orchestration/recovery.test.ts',
   'test/orchestration/demo.test.ts',
   'test/orchestration/terminal.test.ts',
+  'test/orchestration/offline-sweep.test.ts',
   'test/offline/lightgbm.test.ts',
   'test/webui/web-ui.test.ts',
   'test/offline/agreement.test.ts',
