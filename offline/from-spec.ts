@@ -13,11 +13,15 @@ export type OfflineRunInput = { cache_model: 'kvsweep'; experiment: OfflineExper
 export function offlineRunOf(spec: ExperimentSpec): OfflineRunInput {
   const offline = spec.offline;
   if (offline === null) throw new UserError(`${spec.id}: not an offline experiment (its environment '${spec.environment}' runs a server)`);
-  return offline.cache_model === 'old-simulator' ? { cache_model: 'old-simulator', input: oldSimulatorInput(spec) } : { cache_model: 'kvsweep', experiment: kvsweepExperiment(spec) };
+  return offline.cache_model === 'old-simulator' ? { cache_model: 'old-simulator', input: oldSimulatorInput(spec) } : { cache_model: 'kvsweep', experiment: offlineExperimentOfSpec(spec) };
 }
 
-function kvsweepExperiment(spec: ExperimentSpec): OfflineExperimentInput {
-  const o = spec.offline!;
+/**
+ * An offline spec as kvsweep's engine runs it (cache_size_gb sizes LMCache's CPU tier, as
+ * environment offline says): the one mapping the sweep's activity and `kvsweep search` share.
+ */
+export function offlineExperimentOfSpec(spec: ExperimentSpec): OfflineExperimentInput {
+  const o = spec.offline ?? { max_context_length: null, block_size: null, chunk_size: null, max_concurrent_requests: null };
   const policy = OfflinePolicy.safeParse(spec.eviction_strategy);
   if (!policy.success) {
     throw new UserError(
@@ -36,10 +40,12 @@ function kvsweepExperiment(spec: ExperimentSpec): OfflineExperimentInput {
     policy: policy.data,
     conversation_eviction_config: numbersOf(spec.conversation_eviction_config),
     request_rate: spec.request_rate,
+    arrival: spec.client.kind === 'builtin' ? spec.client.arrival : 'trace',
     num_prompts: spec.num_prompts,
     time_limit: spec.time_limit,
     seed: spec.seed,
     mock_decoding: spec.mock_decoding,
+    ...(spec.lightgbm_mode ? { lightgbm: { mode: spec.lightgbm_mode } } : {}),
     engine: {
       ...(o.block_size === null ? {} : { block_size: o.block_size }),
       ...(o.chunk_size === null ? {} : { chunk_size: o.chunk_size }),

@@ -5,7 +5,7 @@
 // input, the oracle's first replay made once per group.
 import type { ExperimentSpec } from '../domain/experiment.ts';
 import { UserError } from '../domain/errors.ts';
-import { OfflinePolicy, type OfflineExperiment, type OfflineExperimentInput } from './experiment.ts';
+import { OfflinePolicy, type OfflineExperiment } from './experiment.ts';
 import { unboundedSizeGb } from './ceiling.ts';
 import { hitRates } from './grid.ts';
 import { loadRequestStream, type RequestStream } from './inputs/index.ts';
@@ -14,37 +14,7 @@ import { needsFirstPass } from './policies/index.ts';
 import { offlineCacheStatistics } from './result.ts';
 import { parseOfflineExperiment } from './run.ts';
 import { firstPass, simulateOffline } from './simulate.ts';
-
-/** How a sweep's offline experiment maps onto the offline engine (cache_size_gb sizes LMCache's CPU tier, as environment offline says). */
-export function offlineInputOfSpec(spec: ExperimentSpec): OfflineExperimentInput {
-  const policy = OfflinePolicy.safeParse(spec.eviction_strategy);
-  if (!policy.success) throw new UserError(`experiment ${spec.id}: policy ${spec.eviction_strategy} is not one of kvsweep's offline model (${OfflinePolicy.options.join(', ')})`);
-  const o = spec.offline;
-  const numbers = Object.fromEntries(Object.entries(spec.conversation_eviction_config).filter((e): e is [string, number] => typeof e[1] === 'number'));
-  return {
-    input: { kind: spec.dataset.format, path: spec.dataset.path },
-    model: spec.huggingface_path,
-    tensor_parallel_size: spec.tensor_parallel_size,
-    pipeline_parallel_size: spec.pipeline_parallel_size,
-    max_model_len: o?.max_context_length ?? spec.max_model_len,
-    cache_size_gb: spec.cache_size_gb,
-    cache_tier: 'cpu',
-    policy: policy.data,
-    conversation_eviction_config: numbers,
-    request_rate: spec.request_rate,
-    arrival: spec.client.kind === 'builtin' ? spec.client.arrival : 'trace',
-    num_prompts: spec.num_prompts,
-    time_limit: spec.time_limit,
-    seed: spec.seed,
-    mock_decoding: spec.mock_decoding,
-    ...(spec.lightgbm_mode ? { lightgbm: { mode: spec.lightgbm_mode } } : {}),
-    engine: {
-      ...(o?.max_concurrent_requests ? { max_num_seqs: o.max_concurrent_requests } : {}),
-      ...(o?.chunk_size ? { chunk_size: o.chunk_size } : {}),
-      ...(o?.block_size ? { block_size: o.block_size } : {}),
-    },
-  };
-}
+import { offlineExperimentOfSpec } from './from-spec.ts';
 
 export interface SearchGroup {
   /** `dataset r<rate> policy` (and the model when the file has several). */
@@ -77,7 +47,7 @@ export function searchGroups(specs: readonly ExperimentSpec[]): { groups: Search
       skipped.add(`${spec.dataset.name} ${spec.eviction_strategy}: not a policy of kvsweep's offline model`);
       continue;
     }
-    const base = parseOfflineExperiment(offlineInputOfSpec(spec));
+    const base = parseOfflineExperiment(offlineExperimentOfSpec(spec));
     const key = JSON.stringify({ ...base, cache_size_gb: 0 });
     const group = groups.get(key);
     if (group) {

@@ -48,10 +48,13 @@ describe('offlineRunOf', () => {
     expect(e.max_model_len).toBe(spec!.max_model_len);
   });
 
-  it("lightgbm in kvsweep's model is a UserError naming the strategy and the way out", async () => {
-    const [spec] = await plan({}, ['lightgbm']);
-    expect(() => offlineRunOf(spec!)).toThrow(UserError);
-    expect(() => offlineRunOf(spec!)).toThrow(`${spec!.id}: strategy 'lightgbm' does not exist in kvsweep's cache model (it has lru, conversation_aware, oracle); set cache_model: old-simulator to run it in the old simulator's model`);
+  it("lightgbm in kvsweep's model: the policy and its mode, as kvsweep search and simulate map it", async () => {
+    const [spec] = await plan({ lightgbm_mode: 'ranking' }, ['lightgbm']);
+    const run = offlineRunOf(spec!);
+    if (run.cache_model !== 'kvsweep') throw new Error(run.cache_model);
+    const e = parseOfflineExperiment(run.experiment);
+    expect(e.policy).toBe('lightgbm');
+    expect(e.lightgbm.mode).toBe('ranking');
   });
 
   it("the old simulator's model: the log pair, the model's KV bytes per token, lightgbm's mode", async () => {
