@@ -17,12 +17,33 @@ export function testServerBinary(): string {
   return (JSON.parse(readFileSync(RECORD, 'utf8')) as { path: string }).path;
 }
 
+/**
+ * The client's keepalive: @temporalio/client pings every 30 s even without calls, and the test
+ * server (grpc-java, which permits one ping per 5 minutes) answers the third with GOAWAY "excess
+ * pings"; a long env.sleep() cut by it was retried and left the server's time-skipping lock
+ * unbalanced, so tests hung on loaded machines where they outlived a minute. Pings every 6 minutes,
+ * only during calls, are within what the server permits.
+ */
+const TEST_SERVER_CHANNEL_ARGS = { 'grpc.keepalive_time_ms': 360_000, 'grpc.keepalive_permit_without_calls': 0 };
+
+/**
+ * The SDK's own constructor of time-skipping environments, which takes connection options;
+ * createTimeSkipping() passes none, so the client's default keepalive could not be changed.
+ */
+const createEnvironment = (TestWorkflowEnvironment as unknown as {
+  create(options: object): Promise<TestWorkflowEnvironment>;
+}).create.bind(TestWorkflowEnvironment);
+
 /** A fresh time-skipping server. The SDK gives it 5 s to start: on a loaded machine, try again. */
 export async function timeSkippingEnvironment(): Promise<TestWorkflowEnvironment> {
   const path = testServerBinary();
   for (let attempt = 1; ; attempt++) {
     try {
-      return await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path } } });
+      return await createEnvironment({
+        server: { type: 'time-skipping', executable: { type: 'existing-path', path } },
+        supportsTimeSkipping: true,
+        connectionOptions: { channelArgs: TEST_SERVER_CHANNEL_ARGS },
+      });
     } catch (error) {
       if (attempt >= 3) throw error;
     }
