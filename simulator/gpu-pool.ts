@@ -2,7 +2,10 @@
 // holds it (ref count > 0). Freed blocks keep their content and hash (a later request can hit them)
 // and queue in LRU order; allocation takes the block at the head of that queue and evicts whatever
 // it cached. Requests free their blocks tail first, so a sequence's last blocks are evicted before
-// its first ones (a prefix stays useful longer), as vLLM does. Block 0 is vLLM's reserved null block.
+// its first ones (a prefix stays useful longer), as vLLM does. A freed block that caches nothing (a
+// partial last block, a duplicate) goes to the head instead, to be reused before any cached block
+// (vLLM's BlockPool.free_blocks prepends them): it would otherwise push one cached block out per
+// request. Block 0 is vLLM's reserved null block.
 
 import { HashIndex } from './hash-index.ts';
 
@@ -80,7 +83,11 @@ export class GpuBlockPool {
   allocate(n: number, into: number[]): void {
     for (let i = 0; i < n; i++) {
       let b: number;
-      if (this.neverUsed > 0) {
+      // vLLM's queue: freed empty blocks, then never-used ones (block order), then cached ones (LRU).
+      if (this.head !== NONE && this.hashOf[this.head] === 0) {
+        b = this.head;
+        this.unlink(b);
+      } else if (this.neverUsed > 0) {
         b = this.usable - this.neverUsed + 1;
         this.neverUsed--;
       } else {
@@ -105,11 +112,22 @@ export class GpuBlockPool {
     this.cached.set(hash, block);
   }
 
-  /** Drops one reference on each block, last block first; unreferenced blocks join the queue. */
+  /**
+   * Drops one reference on each block, last block first. Unreferenced blocks caching content join
+   * the queue's tail in that order; empty ones go to its head, the first of them foremost (vLLM).
+   */
   release(blocks: readonly number[]): void {
+    let empty = NONE; // the empty block freed first so far: stays at the head
     for (let i = blocks.length - 1; i >= 0; i--) {
       const b = blocks[i]!;
-      if (--this.refCount[b]! === 0) this.append(b);
+      if (--this.refCount[b]! !== 0) continue;
+      if (this.hashOf[b] !== 0) {
+        this.append(b);
+        continue;
+      }
+      if (empty === NONE) this.prepend(b);
+      else this.insertAfter(empty, b);
+      empty = b;
     }
   }
 
@@ -127,6 +145,25 @@ export class GpuBlockPool {
     if (this.tail === NONE) this.head = b;
     else this.next[this.tail] = b;
     this.tail = b;
+    this.queued++;
+  }
+
+  private prepend(b: number): void {
+    this.prev[b] = NONE;
+    this.next[b] = this.head;
+    if (this.head === NONE) this.tail = b;
+    else this.prev[this.head] = b;
+    this.head = b;
+    this.queued++;
+  }
+
+  private insertAfter(a: number, b: number): void {
+    const n = this.next[a]!;
+    this.prev[b] = a;
+    this.next[b] = n;
+    this.next[a] = b;
+    if (n === NONE) this.tail = b;
+    else this.prev[n] = b;
     this.queued++;
   }
 

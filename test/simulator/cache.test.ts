@@ -66,6 +66,30 @@ describe('GPU block pool', () => {
     expect(pool.longestPrefix([333, 444], 10)).toHaveLength(2);
   });
 
+  it('reuses a freed block that caches nothing before evicting any cached block (vLLM free_blocks)', () => {
+    const pool = new GpuBlockPool(6); // 5 usable
+    // A request of two full blocks and a partial last one (uncached), freed tail first.
+    const a: number[] = [];
+    pool.allocate(3, a);
+    pool.cacheBlock(a[0]!, 111);
+    pool.cacheBlock(a[1]!, 222);
+    const b: number[] = [];
+    pool.allocate(2, b); // the pool is now full
+    pool.cacheBlock(b[0]!, 333);
+    pool.release(a);
+    pool.release(b);
+    // Queue: a's partial block and b's partial block (both empty) at the head, then 222, 111, 333.
+    const c: number[] = [];
+    pool.allocate(2, c);
+    expect(c.sort()).toEqual([a[2]!, b[1]!].sort());
+    expect(pool.longestPrefix([111, 222], 10)).toEqual([a[0], a[1]]);
+    expect(pool.longestPrefix([333], 10)).toEqual([b[0]]);
+    // Only now are cached blocks evicted, in LRU order: a's tail first.
+    pool.allocate(1, []);
+    expect(pool.longestPrefix([111, 222], 10)).toEqual([a[0]]);
+    expect(pool.longestPrefix([333], 10)).toEqual([b[0]]);
+  });
+
   it('takes hit blocks out of the free queue while held, and caps hits at maxBlocks', () => {
     const pool = new GpuBlockPool(4);
     const a: number[] = [];
