@@ -3,7 +3,8 @@
 // run; no host registers, so experiments wait for GPUs (a host's watcher is an activity that never
 // ends, and the test server skips no time while an activity is outstanding: the pool's 30 s holder
 // check, which runs only while leases are held, so while a watcher runs, is tested in real time by
-// test/orchestration/resume.test.ts).
+// test/orchestration/resume.test.ts, and on the test server with the hosts registered by signal in
+// test/workflows/pool-timers.test.ts).
 import type { WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import protos from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
