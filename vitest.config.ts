@@ -18,9 +18,9 @@ import LongestFirst from './test/support/sequencer.ts';
 //   a test hangs (reproduced: 2 s alone, hung past 200 s beside six busy loops); alone they pass.
 const REAL = ['test/real-servers/**/*.test.ts'];
 const TIMERS = ['test/workflows/**/*.test.ts'];
-// Known fault, out of the tiers until fixed (`npm run test:time-skipping` runs it): on a fresh
-// clone the test server skips no time for this file (its 4-minute sleeps take 4 real minutes and
-// the tests time out), while in a long-used checkout it passes in 2 s. Cause not found yet.
+// Known fault, out of the tiers until fixed (`npm run test:time-skipping` runs it): at times the
+// test server skips no time for this file (its 4-minute sleeps take 4 real minutes and the tests
+// time out), at others the same checkout passes it in 2 s. Cause not found yet.
 const KNOWN_FAULT = ['test/workflows/time-skipping.test.ts'];
 const PRODUCTION = ['test/production/**'];
 

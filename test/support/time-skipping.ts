@@ -3,11 +3,18 @@
 // (the Temporal CLI carries none), provisioned by scripts/provision-temporal.mjs into .kvsweep/tools.
 // Time skips only while no activity is outstanding (scheduled or running): a test that needs a
 // host's watcher running cannot skip.
+import protos from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import { createControlActivities } from '../../activities/control.ts';
+import { CONTROL_TASK_QUEUE } from '../../domain/names.ts';
 import { projectRoot } from '../../platform/paths.ts';
+import { workflowBundlePath } from '../../workers/workflow-bundle.ts';
 
 const RECORD = join(projectRoot, '.kvsweep', 'tools', 'temporal-test-server.json');
 
@@ -49,3 +56,52 @@ export async function timeSkippingEnvironment(): Promise<TestWorkflowEnvironment
     }
   }
 }
+
+/**
+ * A time-skipping server and a control worker on the real workflow bundle, for the file that calls
+ * it (its beforeAll/afterAll): `env` is set once the hooks ran; `dir` holds the file's sweeps.
+ */
+export function controlWorkerOnTestServer(prefix: string): { readonly env: TestWorkflowEnvironment; dir: string } {
+  const dir = mkdtempSync(join(tmpdir(), `kvsweep-${prefix}-`));
+  let env: TestWorkflowEnvironment | undefined;
+  let worker: Worker | undefined;
+  let running: Promise<void> | undefined;
+  beforeAll(async () => {
+    env = await timeSkippingEnvironment();
+    worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: CONTROL_TASK_QUEUE,
+      workflowBundle: { codePath: await workflowBundlePath() },
+      activities: createControlActivities({ cwd: dir }),
+    });
+    running = worker.run();
+  });
+  afterAll(async () => {
+    worker?.shutdown();
+    await running;
+    await env?.teardown();
+  });
+  return {
+    get env() {
+      if (!env) throw new Error('the time-skipping environment is set in beforeAll');
+      return env;
+    },
+    dir,
+  };
+}
+
+/** Polls `read` every 100 ms until `ok` holds; throws with the last value after `timeoutMs`. */
+export async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean, what: string, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (ok(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+export type HistoryEvent = protos.temporal.api.history.v1.IHistoryEvent;
+export const { EventType } = protos.temporal.api.enums.v1;
+/** An event's time in ms (workflow time: the test server's clock). */
+export const tsToMs = (ts: HistoryEvent['eventTime']) => Number(String(ts?.seconds ?? 0)) * 1000 + Math.floor((ts?.nanos ?? 0) / 1e6);

@@ -6,65 +6,27 @@
 // workflow time runs at wall pace here (about 90 s for the file); times are read from workflow
 // histories (workflow time), not from the wall clock.
 import type { WorkflowHandle } from '@temporalio/client';
-import protos from '@temporalio/proto';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createControlActivities } from '../../activities/control.ts';
+import { describe, expect, it } from 'vitest';
 import { planSweep } from '../../config-files/load-sweep.ts';
 import { expandSweep } from '../../domain/config/expand.ts';
 import { CONTROL_TASK_QUEUE, GPU_POOL_WORKFLOW_ID, Queries, Signals, WorkflowTypes, experimentWorkflowId } from '../../domain/names.ts';
 import type { HostRegistration } from '../../domain/placement.ts';
-import { workflowBundlePath } from '../../workers/workflow-bundle.ts';
 import type { PoolSnapshot } from '../../workflows/gpu-pool.ts';
 import { writeSweepFile } from '../support/sweeps.ts';
-import { timeSkippingEnvironment } from '../support/time-skipping.ts';
+import { controlWorkerOnTestServer, EventType, tsToMs, until, type HistoryEvent } from '../support/time-skipping.ts';
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
-let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
-const dir = mkdtempSync(join(tmpdir(), 'kvsweep-pool-timers-'));
-
-beforeAll(async () => {
-  env = await timeSkippingEnvironment();
-  worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue: CONTROL_TASK_QUEUE,
-    workflowBundle: { codePath: await workflowBundlePath() },
-    activities: createControlActivities({ cwd: dir }),
-  });
-  running = worker.run();
-});
-afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await env?.teardown();
-});
-
-async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean, what: string, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-type HistoryEvent = protos.temporal.api.history.v1.IHistoryEvent;
-const { EventType } = protos.temporal.api.enums.v1;
-const tsToMs = (ts: HistoryEvent['eventTime']) => Number(String(ts?.seconds ?? 0)) * 1000 + Math.floor((ts?.nanos ?? 0) / 1e6);
+const stack = controlWorkerOnTestServer('pool-timers');
+const { dir } = stack;
 const events = async (handle: WorkflowHandle): Promise<HistoryEvent[]> => (await handle.fetchHistory()).events ?? [];
 
 /** A fresh pool (the previous test's terminated), with an optional history budget. */
 async function freshPool(input: { continue_as_new_after_events?: number } = {}) {
-  await env.client.workflow.getHandle(GPU_POOL_WORKFLOW_ID).terminate('test: fresh pool').catch(() => undefined);
-  return env.client.workflow.start(WorkflowTypes.gpuPool, { workflowId: GPU_POOL_WORKFLOW_ID, taskQueue: CONTROL_TASK_QUEUE, args: [input] });
+  await stack.env.client.workflow.getHandle(GPU_POOL_WORKFLOW_ID).terminate('test: fresh pool').catch(() => undefined);
+  return stack.env.client.workflow.start(WorkflowTypes.gpuPool, { workflowId: GPU_POOL_WORKFLOW_ID, taskQueue: CONTROL_TASK_QUEUE, args: [input] });
 }
 
 /** A host on a queue no worker polls: its watcher waits an hour to start, so it stays online. */
@@ -81,7 +43,7 @@ async function startExperiments(tag: string, gpuClass: string, count: number) {
   const specs = expandSweep(resolved);
   return Promise.all(
     specs.map((spec) =>
-      env.client.workflow.start(WorkflowTypes.experiment, {
+      stack.env.client.workflow.start(WorkflowTypes.experiment, {
         workflowId: experimentWorkflowId(sweepId, spec.id),
         taskQueue: CONTROL_TASK_QUEUE,
         args: [{ spec, sweep_id: sweepId, results_dir: join(sweepDir, 'results') }],
@@ -153,7 +115,7 @@ describe('GPU pool timers (time-skipping server)', { timeout: 300_000 }, () => {
     const { runId } = await pool.describe();
     const next = await until(() => pool.describe(), (d) => d.runId !== runId, 'the pool to continue as new', 150_000);
     expect(next.status.name).toBe('RUNNING');
-    const started = (await events(env.client.workflow.getHandle(GPU_POOL_WORKFLOW_ID, next.runId)))[0];
+    const started = (await events(stack.env.client.workflow.getHandle(GPU_POOL_WORKFLOW_ID, next.runId)))[0];
     expect(started?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId).toBe(runId);
     expect(await snapshot(pool)).toEqual(before);
     for (const h of holders) await h.terminate('test: done').catch(() => undefined);

@@ -1,66 +1,29 @@
 // The workflows' long timers and continue-as-new, on Temporal's time-skipping test server: minutes
-// of workflow time pass in seconds (env.sleep). The real workflow bundle and control activities
+// of workflow time pass in seconds (stack.env.sleep). The real workflow bundle and control activities
 // run; no host registers, so experiments wait for GPUs (a host's watcher is an activity that never
 // ends, and the test server skips no time while an activity is outstanding: the pool's 30 s holder
 // check, which runs only while leases are held, so while a watcher runs, is tested in real time by
 // test/orchestration/resume.test.ts, and on the test server with the hosts registered by signal in
 // test/workflows/pool-timers.test.ts).
 import type { WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
-import protos from '@temporalio/proto';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createControlActivities } from '../../activities/control.ts';
+import { describe, expect, it } from 'vitest';
 import { planSweep } from '../../config-files/load-sweep.ts';
 import { expandSweep } from '../../domain/config/expand.ts';
 import type { ExperimentSpec } from '../../domain/experiment.ts';
 import { CONTROL_TASK_QUEUE, GPU_POOL_WORKFLOW_ID, Queries, WorkflowTypes, experimentWorkflowId, leaseRequestId } from '../../domain/names.ts';
 import { configurationOf, type ExperimentOutcome } from '../../domain/outcome.ts';
 import type { SweepProgress } from '../../domain/sweep-state.ts';
-import { workflowBundlePath } from '../../workers/workflow-bundle.ts';
 import type { PoolSnapshot } from '../../workflows/gpu-pool.ts';
 import { writeSweepFile } from '../support/sweeps.ts';
-import { timeSkippingEnvironment } from '../support/time-skipping.ts';
+import { controlWorkerOnTestServer, EventType, tsToMs, until, type HistoryEvent } from '../support/time-skipping.ts';
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
-let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
-const dir = mkdtempSync(join(tmpdir(), 'kvsweep-time-skipping-'));
-
-beforeAll(async () => {
-  env = await timeSkippingEnvironment();
-  worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue: CONTROL_TASK_QUEUE,
-    workflowBundle: { codePath: await workflowBundlePath() },
-    activities: createControlActivities({ cwd: dir }),
-  });
-  running = worker.run();
-});
-afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await env?.teardown();
-});
-
-async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean, what: string, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-type HistoryEvent = protos.temporal.api.history.v1.IHistoryEvent;
-const { EventType } = protos.temporal.api.enums.v1;
-const tsToMs = (ts: HistoryEvent['eventTime']) => Number(String(ts?.seconds ?? 0)) * 1000 + Math.floor((ts?.nanos ?? 0) / 1e6);
+const stack = controlWorkerOnTestServer('time-skipping');
+const { dir } = stack;
 
 /** Workflow time of a run's first event of a type, from its history. */
 async function firstEventMs(handle: WorkflowHandle, type: keyof typeof EventType): Promise<number> {
@@ -75,9 +38,9 @@ async function firstEventMs(handle: WorkflowHandle, type: keyof typeof EventType
  * of a type: the workflow time it started, and when it first scheduled that activity.
  */
 async function runThatScheduled(workflowId: string, activityType: string): Promise<{ runStartedMs: number; scheduledMs: number }> {
-  let runId: string | undefined = (await env.client.workflow.getHandle(workflowId).describe()).runId;
+  let runId: string | undefined = (await stack.env.client.workflow.getHandle(workflowId).describe()).runId;
   while (runId) {
-    const events: HistoryEvent[] = (await env.client.workflow.getHandle(workflowId, runId).fetchHistory()).events ?? [];
+    const events: HistoryEvent[] = (await stack.env.client.workflow.getHandle(workflowId, runId).fetchHistory()).events ?? [];
     const scheduled = events.find((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED && e.activityTaskScheduledEventAttributes?.activityType?.name === activityType);
     if (scheduled) return { runStartedMs: tsToMs(events[0]!.eventTime), scheduledMs: tsToMs(scheduled.eventTime) };
     runId = events[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
@@ -111,9 +74,9 @@ async function sweepProgressSurvives(handle: WorkflowHandleWithFirstExecutionRun
 
   // A child cancelled by hand reports to the sweep; the sweep starts the next one, writes the
   // summary (15 s later: skipped) and continues as new.
-  await env.client.workflow.getHandle(experimentWorkflowId(sweepId, before.running_ids[0]!)).cancel();
+  await stack.env.client.workflow.getHandle(experimentWorkflowId(sweepId, before.running_ids[0]!)).cancel();
   await until(progress, (p) => p.cancelled === 1, 'the cancelled child counted');
-  await env.sleep('1 minute');
+  await stack.env.sleep('1 minute');
   const described = await until(() => handle.describe(), (d) => d.runId !== handle.firstExecutionRunId, 'the sweep to continue as new');
   expect(described.status.name).toBe('RUNNING');
   const after = await progress();
@@ -125,8 +88,8 @@ async function sweepProgressSurvives(handle: WorkflowHandleWithFirstExecutionRun
   // the run began (it may continue as new before the test sees the cancelled child), does not
   // matter.
   const orphan = after.running_ids[0]!;
-  await env.client.workflow.getHandle(experimentWorkflowId(sweepId, orphan)).terminate('test: terminated by hand');
-  await env.sleep('6 minutes');
+  await stack.env.client.workflow.getHandle(experimentWorkflowId(sweepId, orphan)).terminate('test: terminated by hand');
+  await stack.env.sleep('6 minutes');
   const reconciled = await until(progress, (p) => p.failed === 1, 'the reconcile timer to find the terminated child', 180_000);
   expect(reconciled).toMatchObject({ total: 6, skipped_already_done: 2, succeeded: 2 });
   // The run that reconciled (the sweep may have continued as new again meanwhile) did so 300 s
@@ -146,7 +109,7 @@ describe('workflow timers and continue-as-new (time-skipping server)', { timeout
     writeSucceeded(resultsDir, specs[0]!);
     writeSucceeded(resultsDir, specs[1]!);
     const sweepId = 'sweep/ts-can/2026-12-07';
-    const handle = await env.client.workflow.start(WorkflowTypes.sweep, {
+    const handle = await stack.env.client.workflow.start(WorkflowTypes.sweep, {
       workflowId: sweepId,
       taskQueue: CONTROL_TASK_QUEUE,
       // A history budget of 20 events: the first child that ends makes the sweep continue as new.
@@ -154,7 +117,7 @@ describe('workflow timers and continue-as-new (time-skipping server)', { timeout
     });
     const cleanup = async () => {
       await handle.terminate('test: done').catch(() => undefined);
-      for (const spec of specs) await env.client.workflow.getHandle(experimentWorkflowId(sweepId, spec.id)).terminate('test: done').catch(() => undefined);
+      for (const spec of specs) await stack.env.client.workflow.getHandle(experimentWorkflowId(sweepId, spec.id)).terminate('test: done').catch(() => undefined);
     };
     try {
       await sweepProgressSurvives(handle, sweepId, resultsDir);
@@ -166,18 +129,18 @@ describe('workflow timers and continue-as-new (time-skipping server)', { timeout
   it('an experiment whose first lease request was lost asks the pool again after 5 minutes', async () => {
     const { specs, resultsDir } = await waitingSweep('ts-lease', [0.01]);
     const id = experimentWorkflowId('sweep/ts-lease/2026-12-07', specs[0]!.id);
-    const pool = env.client.workflow.getHandle(GPU_POOL_WORKFLOW_ID);
-    await env.client.workflow.start(WorkflowTypes.gpuPool, { workflowId: GPU_POOL_WORKFLOW_ID, taskQueue: CONTROL_TASK_QUEUE, args: [{}] }).catch(() => undefined);
-    const startedMs = await env.currentTimeMs();
+    const pool = stack.env.client.workflow.getHandle(GPU_POOL_WORKFLOW_ID);
+    await stack.env.client.workflow.start(WorkflowTypes.gpuPool, { workflowId: GPU_POOL_WORKFLOW_ID, taskQueue: CONTROL_TASK_QUEUE, args: [{}] }).catch(() => undefined);
+    const startedMs = await stack.env.currentTimeMs();
     // As if its sweep had asked for it and the request was lost (a pool reset by hand).
-    const experiment = await env.client.workflow.start(WorkflowTypes.experiment, {
+    const experiment = await stack.env.client.workflow.start(WorkflowTypes.experiment, {
       workflowId: id,
       taskQueue: CONTROL_TASK_QUEUE,
       args: [{ spec: specs[0], sweep_id: 'sweep/ts-lease/2026-12-07', results_dir: resultsDir, first_lease_requested: true }],
     });
     await until(() => experiment.query<{ phase: string }>(Queries.experimentState), (s) => s.phase.includes('waiting for'), 'the experiment to wait for GPUs');
     const request = async () => (await pool.query<PoolSnapshot>(Queries.pool)).waiting.find((r) => r.holder === id);
-    await env.sleep('6 minutes');
+    await stack.env.sleep('6 minutes');
     const asked = await until(request, (r) => r !== undefined, 'the request after 5 minutes', 180_000);
     expect(asked!.request_id).toBe(leaseRequestId(id, 1));
     // The pool queued it (its workflow time) 5 minutes after the experiment's wait began (the
