@@ -3,7 +3,7 @@
 // model back for scoring in TypeScript.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { z } from 'zod';
@@ -82,11 +82,33 @@ export async function trainScorer(
   const reportPath = join(workDir, 'report.json');
   const cacheDir = cacheDirFor(modelCache, json);
   const cached = existsSync(join(cacheDir, 'report.json'));
-  if (!cached) await runTrainer(json, cacheDir);
+  if (!cached) await trainIntoCache(json, cacheDir);
   await copyFile(join(cacheDir, 'model.txt'), modelPath);
   await copyFile(join(cacheDir, 'report.json'), reportPath);
   const report = TrainingReport.parse(JSON.parse(await readFile(reportPath, 'utf8')));
   return { model: readLightgbmModel(modelPath), modelPath, report, trainingSeconds: (performance.now() - started) / 1000, cached };
+}
+
+/**
+ * Trains in a folder of this run's own and renames it into the cache when whole: experiments of
+ * one sweep that train on the same rows (the sizes of a mode) run at once, and one trainer
+ * rewriting model.txt in a shared folder while another copied it gave a truncated model. The
+ * first whole folder wins; a later one is dropped (training is deterministic).
+ */
+async function trainIntoCache(table: string, cacheDir: string): Promise<void> {
+  const own = `${cacheDir}.training-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  try {
+    await runTrainer(table, own);
+    await rename(own, cacheDir).catch(async () => {
+      // Another run's folder is there: whole (report.json, written last) means done; else it is a
+      // crashed run's remains, replaced.
+      if (existsSync(join(cacheDir, 'report.json'))) return;
+      await rm(cacheDir, { recursive: true, force: true });
+      await rename(own, cacheDir);
+    });
+  } finally {
+    await rm(own, { recursive: true, force: true });
+  }
 }
 
 /** Runs train_scorer.py on the table; leaves training.json, trainer.log, model.txt and report.json (last) in `dir`. */

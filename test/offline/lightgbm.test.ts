@@ -2,7 +2,7 @@
 // train_scorer.py), TypeScript evaluates the trees exactly as LightGBM predicts, and the old
 // simulator's lightgbm policy reproduces the old tool's figures on the fixture (its training is
 // deterministic: same rows, same model). Skipped, saying why, only when no venv can be provisioned.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -124,6 +124,17 @@ describe('LightGBM scorer, trained by the real library', () => {
     expect(figures.lightgbm?.trained_on).toMatch(/trace\.csv/);
     expect(Math.abs(figures.all.token_hit_ratio! - e.token_hit_ratio) * 100).toBeLessThanOrEqual(0.1);
   }, 5 * 60_000);
+
+  it('trainings of the same rows at once, on a fresh cache, each get the whole model (one is kept)', { timeout: 5 * 60_000 }, async (ctx) => {
+    needsLightgbm(ctx);
+    const { events } = readLogPair(SERVER_LOG);
+    const cache = join(dir, 'models-at-once');
+    const trained = await Promise.all([1, 2, 3].map((n) => trainScorer(events, 'ranking', join(dir, `at-once-${n}`), cache)));
+    const models = await Promise.all(trained.map((t) => readFile(t.modelPath, 'utf8')));
+    expect(new Set(models).size).toBe(1);
+    expect(trained.every((t) => t.model.trees.length > 0)).toBe(true);
+    expect((await readdir(cache)).filter((name) => name.includes('.training-'))).toEqual([]);
+  });
 
   it('hit ratios never fall as the cache grows', async (ctx) => {
     needsLightgbm(ctx);
